@@ -1,0 +1,52 @@
+"""The typer application behind the ``pnp`` command, and its error convention.
+
+Every command is a thin layer over the Python API. Expected failures (bad input, bad options)
+are raised as ``ValueError`` or ``OSError`` by the API and turned by :func:`reports_errors` into one
+line on stderr and exit code 2 -- never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, TypeVar
+
+import typer
+
+__all__ = ["app", "reports_errors"]
+
+app = typer.Typer(
+    name="pnp",
+    help="Plug-and-play image reconstruction with provably convergent averaged denoisers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable)
+
+
+def reports_errors(command: F) -> F:
+    """Turn ``ValueError``/``OSError`` raised by a command into ``error: ...`` and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (ValueError, OSError) as error:
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root() -> None:
+    """Plug-and-play image reconstruction with provably convergent averaged denoisers."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="pnp")
+    sys.exit(0)

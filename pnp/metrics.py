@@ -1,0 +1,59 @@
+"""Image quality metrics on batches, peak 1 (images in [0, 1]).
+
+SSIM follows Wang et al. (2004) with a Gaussian window (sigma 1.5, 11 taps), K1 = 0.01,
+K2 = 0.03 and data range 1, averaged over channels and pixels (valid region only). It matches
+``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
+use_sample_covariance=False, data_range=1)`` -- a test checks it -- but filters separably in
+torch, so solvers can afford it at every iteration.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["psnr", "ssim"]
+
+_WINDOW = 11
+_WINDOW_SIGMA = 1.5
+_K1, _K2 = 0.01, 0.03
+
+
+def _check_pair(x: torch.Tensor, reference: torch.Tensor) -> None:
+    if x.shape != reference.shape:
+        raise ValueError(f"x {tuple(x.shape)} and reference {tuple(reference.shape)} differ in shape")
+
+
+def psnr(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR in dB with peak 1: ``10 log10(1 / mean((x - reference)^2))``; shape (B,)."""
+    _check_pair(x, reference)
+    mse = (x - reference).square().flatten(1).mean(dim=1)
+    return -10.0 * torch.log10(mse.clamp_min(1e-30))
+
+
+def _gaussian_filter_valid(v: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian filtering of (..., H, W) without padding (valid part only).
+
+    A weighted sum of 11 shifted views per axis: on the CPU this is several times faster than
+    ``conv2d`` on single-channel maps.
+    """
+    r = torch.arange(_WINDOW, dtype=v.dtype, device=v.device) - (_WINDOW - 1) / 2
+    taps = torch.exp(-(r**2) / (2 * _WINDOW_SIGMA**2))
+    taps = (taps / taps.sum()).tolist()
+    for dim in (-1, -2):
+        n = v.shape[dim] - _WINDOW + 1
+        v = sum(w * v.narrow(dim, t, n) for t, w in enumerate(taps))
+    return v
+
+
+def ssim(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Per-image SSIM for (B, C, H, W), shape (B,); NaN for inputs smaller than 11x11 or not 4-D."""
+    _check_pair(x, reference)
+    if x.ndim != 4 or min(x.shape[-2:]) < _WINDOW:
+        return torch.full((x.shape[0],), float("nan"), dtype=x.dtype, device=x.device)
+    a, b = x, reference
+    stats = _gaussian_filter_valid(torch.stack([a, b, a * a, b * b, a * b]))
+    mu_a, mu_b, aa, bb, ab = stats.unbind(0)
+    var_a, var_b, cov = aa - mu_a**2, bb - mu_b**2, ab - mu_a * mu_b
+    c1, c2 = _K1**2, _K2**2
+    index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return index.flatten(1).mean(dim=1)

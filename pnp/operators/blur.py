@@ -1,0 +1,189 @@
+"""Convolution (blur) operator as a deepinv ``LinearPhysics``.
+
+``A x = k * x`` applied to every channel of a batch ``x`` of shape (B, C, H, W), with two
+boundary conditions:
+
+- ``Boundary.CIRCULAR``: periodic extension. Diagonalised by the 2-D DFT,
+  ``A = F^* diag(k_hat) F``, so ``A^T = F^* diag(conj(k_hat)) F``, ``||A||^2 = max |k_hat|^2``
+  (= 1 for a non-negative kernel summing to 1) and the prox of the data term
+  ``(gamma/2)||Ax - y||^2`` is closed-form: ``x_hat = (z_hat + gamma conj(k_hat) y_hat) / (1 + gamma |k_hat|^2)``.
+- ``Boundary.REFLECT``: mirror extension without repeating the edge pixel (numpy's
+  ``reflect``), for real photographs where periodic wrap-around rings. ``A = S C P`` with ``P`` the
+  reflect padding by the kernel's half-size, ``C`` a circular convolution on the padded grid and
+  ``S`` the crop; on the padded grid the circular convolution never wraps, so this is exactly
+  the linear convolution of the reflected image. ``A^T = P^T C^T S^T`` is implemented exactly,
+  ``P^T`` folding the mirrored border back onto the pixels it copies. ``||A||^2`` is estimated by
+  the power method (see :meth:`Blur.compute_sqnorm`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import torch
+from deepinv.physics import LinearPhysics
+from deepinv.physics.noise import NoiseModel, ZeroNoise
+
+from .kernels import validate
+
+__all__ = ["Blur", "Boundary"]
+
+
+class Boundary(str, enum.Enum):
+    """How the image is extended beyond its border before convolving."""
+
+    CIRCULAR = "circular"
+    REFLECT = "reflect"
+
+
+def _kernel_spectrum(kernel: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """rfft2 of ``kernel`` embedded in an (height, width) grid with its centre at the origin."""
+    kh, kw = kernel.shape
+    grid = kernel.new_zeros(height, width)
+    grid[:kh, :kw] = kernel
+    grid = torch.roll(grid, shifts=(-(kh // 2), -(kw // 2)), dims=(0, 1))
+    return torch.fft.rfft2(grid)
+
+
+def _reflect_pad_adjoint(z: torch.Tensor, pad_h: int, pad_w: int) -> torch.Tensor:
+    """Adjoint of ``F.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="reflect")``.
+
+    A padded pixel at index ``i < p`` copies ``x[p - i]``; one at ``n + p + j`` copies
+    ``x[n - 2 - j]``. The adjoint keeps the centre and adds each mirrored strip, flipped, onto
+    the pixels it was copied from.
+    """
+    for dim, pad in ((-2, pad_h), (-1, pad_w)):
+        if pad == 0:
+            continue
+        n = z.shape[dim] - 2 * pad
+        centre = z.narrow(dim, pad, n).clone()
+        left = z.narrow(dim, 0, pad).flip(dim)
+        right = z.narrow(dim, pad + n, pad).flip(dim)
+        centre.narrow(dim, 1, pad).add_(left)
+        centre.narrow(dim, n - 1 - pad, pad).add_(right)
+        z = centre
+    return z
+
+
+class Blur(LinearPhysics):
+    """Convolution with a fixed non-negative kernel, applied channel by channel.
+
+    Args:
+        kernel: 2-D kernel (kh, kw); validated and normalised by :func:`pnp.operators.kernels.validate`.
+        boundary: ``Boundary.CIRCULAR`` (default; exact FFT prox) or ``Boundary.REFLECT``.
+        noise_model: deepinv noise model used by ``physics(x)``; noiseless by default.
+
+    Shapes: ``A`` maps (B, C, H, W) to (B, C, H, W); dtype and device follow the input. The kernel
+    must fit in the image (``kh <= H``, ``kw <= W``; for reflect, strictly smaller than twice
+    the image).
+    """
+
+    def __init__(
+        self,
+        kernel: torch.Tensor,
+        *,
+        boundary: Boundary | str = Boundary.CIRCULAR,
+        noise_model: NoiseModel | None = None,
+    ) -> None:
+        super().__init__(noise_model=noise_model if noise_model is not None else ZeroNoise())
+        self.boundary = Boundary(boundary)
+        self.register_buffer("kernel", validate(kernel))
+        self._spectra: dict[tuple, torch.Tensor] = {}
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _check_image(self, x: torch.Tensor, argument: str) -> None:
+        if x.ndim != 4:
+            raise ValueError(f"{argument} must have shape (B, C, H, W), got {tuple(x.shape)}")
+        kh, kw = self.kernel.shape
+        height, width = x.shape[-2:]
+        if kh > height or kw > width:
+            raise ValueError(
+                f"kernel of size {kh}x{kw} is larger than the image {height}x{width} "
+                f"({argument}); use a smaller kernel or a larger image"
+            )
+
+    def _spectrum(self, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+        key = (height, width, like.device, like.dtype)
+        spectrum = self._spectra.get(key)
+        if spectrum is None:
+            kernel = self.kernel.to(device=like.device, dtype=like.dtype)
+            spectrum = _kernel_spectrum(kernel, height, width)
+            self._spectra[key] = spectrum
+        return spectrum
+
+    def _circular(self, x: torch.Tensor, *, adjoint: bool) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        spectrum = self._spectrum(height, width, x)
+        if adjoint:
+            spectrum = spectrum.conj()
+        return torch.fft.irfft2(torch.fft.rfft2(x) * spectrum, s=(height, width))
+
+    @property
+    def _half(self) -> tuple[int, int]:
+        return self.kernel.shape[0] // 2, self.kernel.shape[1] // 2
+
+    # -- LinearPhysics interface --------------------------------------------------------------
+    def A(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
+        """Blur ``x`` (B, C, H, W) -> (B, C, H, W)."""
+        self._check_image(x, "x")
+        if self.boundary is Boundary.CIRCULAR:
+            return self._circular(x, adjoint=False)
+        ph, pw = self._half
+        padded = torch.nn.functional.pad(x, (pw, pw, ph, ph), mode="reflect")
+        blurred = self._circular(padded, adjoint=False)
+        return blurred[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]]
+
+    def A_adjoint(self, y: torch.Tensor, **kwargs) -> torch.Tensor:
+        """Exact adjoint ``A^T y`` (B, C, H, W) -> (B, C, H, W)."""
+        self._check_image(y, "y")
+        if self.boundary is Boundary.CIRCULAR:
+            return self._circular(y, adjoint=True)
+        ph, pw = self._half
+        embedded = torch.nn.functional.pad(y, (pw, pw, ph, ph))
+        return _reflect_pad_adjoint(self._circular(embedded, adjoint=True), ph, pw)
+
+    def compute_sqnorm(
+        self,
+        x0: torch.Tensor,
+        *,
+        max_iter: int = 200,
+        tol: float = 1e-7,
+        verbose: bool = False,
+        **kwargs,
+    ) -> torch.Tensor:
+        """``||A||^2`` on images shaped like ``x0`` ((C, H, W) or (B, C, H, W)).
+
+        Circular: the closed form ``max |k_hat|^2`` over the DFT grid of the image. Reflect: the
+        power method on ``A^T A`` (a lower estimate; at convergence within ``tol`` of the top
+        eigenvalue), so the default step ``1/||A||^2`` stays well inside the convergent range
+        ``(0, 2/||A||^2)``.
+        """
+        height, width = x0.shape[-2:]
+        like = torch.empty(0, dtype=x0.dtype, device=x0.device)
+        if self.boundary is Boundary.CIRCULAR:
+            return self._spectrum(height, width, like).abs().square().max()
+        generator = torch.Generator(device="cpu").manual_seed(0)
+        v = torch.randn((1, 1, height, width), generator=generator, dtype=x0.dtype).to(x0.device)
+        estimate = v.new_zeros(())
+        for _ in range(max_iter):
+            v = v / torch.linalg.vector_norm(v)
+            w = self.A_adjoint(self.A(v))
+            previous, estimate = estimate, torch.vdot(v.flatten(), w.flatten())
+            v = w
+            if torch.abs(estimate - previous) <= tol * estimate:
+                break
+        return estimate
+
+    def prox_l2(self, z: torch.Tensor, y: torch.Tensor, gamma: float, **kwargs) -> torch.Tensor:
+        """``argmin_x (gamma/2)||Ax - y||^2 + (1/2)||x - z||^2``; closed form for circular blur."""
+        if self.boundary is not Boundary.CIRCULAR:
+            return super().prox_l2(z, y, gamma, **kwargs)
+        self._check_image(z, "z")
+        height, width = z.shape[-2:]
+        spectrum = self._spectrum(height, width, z)
+        numerator = torch.fft.rfft2(z) + gamma * spectrum.conj() * torch.fft.rfft2(y)
+        return torch.fft.irfft2(numerator / (1 + gamma * spectrum.abs().square()), s=(height, width))
+
+    def extra_repr(self) -> str:
+        kh, kw = self.kernel.shape
+        return f"kernel={kh}x{kw}, boundary={self.boundary.value}"

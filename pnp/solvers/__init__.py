@@ -1,0 +1,38 @@
+"""Proximal algorithms returning a :class:`Result` with a typed per-iteration history.
+
+- :func:`ista`, :func:`fista` -- l1-regularised least squares;
+- :func:`projected_gradient` -- least squares over a convex set (:class:`Box`, :class:`L2Ball`);
+- :func:`pnp_pgd` -- plug-and-play proximal gradient with any denoiser ``D(x, sigma)``.
+
+All work with any deepinv ``LinearPhysics``, stop per image on the relative fixed-point
+residual (:class:`Stopping`) or on NaN, and report why (:class:`StopReason`).
+"""
+
+from .callbacks import ProgressBar
+from .data_fidelity import LeastSquares, resolve_step
+from .engine import Callback, Stopping, run_fixed_point
+from .pnp_pgd import DenoiserFn, pnp_pgd
+from .projections import Box, L2Ball
+from .proximal import fista, ista, projected_gradient, soft_threshold
+from .result import History, IterationRecord, Result, StopReason
+
+__all__ = [
+    "Box",
+    "Callback",
+    "DenoiserFn",
+    "History",
+    "IterationRecord",
+    "L2Ball",
+    "LeastSquares",
+    "ProgressBar",
+    "Result",
+    "StopReason",
+    "Stopping",
+    "fista",
+    "ista",
+    "pnp_pgd",
+    "projected_gradient",
+    "resolve_step",
+    "run_fixed_point",
+    "soft_threshold",
+]

@@ -1,0 +1,157 @@
+"""Classical proximal gradient methods on f(x) = 1/2 ||Ax - y||^2 plus a simple prior.
+
+- :func:`ista`: ``x_{k+1} = S_{tau lam}(x_k - tau grad f(x_k))`` with soft thresholding
+  ``S_t(v) = sign(v) max(|v| - t, 0)`` (the prox of ``t ||.||_1``); minimises
+  ``f(x) + lam ||x||_1``. Converges for ``tau`` in ``(0, 2/||A||^2)``.
+- :func:`fista`: the same with Nesterov/Beck-Teboulle momentum, ``t_{k+1} = (1 + sqrt(1 + 4 t_k^2))/2``,
+  ``z_{k+1} = x_{k+1} + ((t_k - 1)/t_{k+1})(x_{k+1} - x_k)``; ``O(1/k^2)`` objective rate for
+  ``tau <= 1/||A||^2``.
+- :func:`projected_gradient`: ``x_{k+1} = P_C(x_k - tau grad f(x_k))`` for a closed convex set C given
+  by its projection; every iterate is feasible.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from deepinv.physics import LinearPhysics
+
+from .data_fidelity import LeastSquares, check_measurements, resolve_step
+from .engine import Callback, Stopping, run_fixed_point
+from .result import Result
+
+__all__ = ["fista", "ista", "projected_gradient", "soft_threshold"]
+
+Projection = Callable[[torch.Tensor], torch.Tensor]
+
+
+def soft_threshold(v: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``sign(v) max(|v| - threshold, 0)``, the prox of ``threshold * ||.||_1``."""
+    return torch.sign(v) * torch.clamp(v.abs() - threshold, min=0)
+
+
+def _check_lam(lam: float) -> None:
+    if not lam >= 0:
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
+
+
+def ista(
+    physics: LinearPhysics,
+    y: torch.Tensor,
+    *,
+    lam: float,
+    step: float | None = None,
+    x0: torch.Tensor | None = None,
+    stopping: Stopping = Stopping(),
+    reference: torch.Tensor | None = None,
+    callback: Callback | None = None,
+    keep_iterates: bool = False,
+    force: bool = False,
+) -> Result:
+    """ISTA for ``min_x 1/2 ||Ax - y||^2 + lam ||x||_1``; the objective is recorded per iteration.
+
+    Args:
+        physics: any deepinv ``LinearPhysics`` A.
+        y: measurements (B, ...).
+        lam: weight of the l1 prior.
+        step: gradient step tau (default ``1/||A||^2``; must lie in ``(0, 2/||A||^2)`` unless ``force``).
+        x0: initial point (default ``A^T y``).
+        stopping, reference, callback, keep_iterates: see :func:`pnp.solvers.run_fixed_point`.
+    """
+    check_measurements(y)
+    _check_lam(lam)
+    data = LeastSquares(physics, y)
+    start = data.initial_point(x0)
+    tau = resolve_step(physics, start, step, force=force)
+
+    def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return soft_threshold(x - tau * data.gradient(x, index), tau * lam)
+
+    def objective(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return data.value(x, index) + lam * x.flatten(1).abs().sum(dim=1)
+
+    return run_fixed_point(
+        step_map, start, step_size=tau, stopping=stopping, objective=objective,
+        reference=reference, callback=callback, keep_iterates=keep_iterates,
+    )
+
+
+def fista(
+    physics: LinearPhysics,
+    y: torch.Tensor,
+    *,
+    lam: float,
+    step: float | None = None,
+    x0: torch.Tensor | None = None,
+    stopping: Stopping = Stopping(),
+    reference: torch.Tensor | None = None,
+    callback: Callback | None = None,
+    keep_iterates: bool = False,
+    force: bool = False,
+) -> Result:
+    """FISTA for ``min_x 1/2 ||Ax - y||^2 + lam ||x||_1`` (step ``tau <= 1/||A||^2``).
+
+    Same arguments as :func:`ista`. The momentum state is kept per image, so each image of the
+    batch still stops on its own.
+    """
+    check_measurements(y)
+    _check_lam(lam)
+    data = LeastSquares(physics, y)
+    start = data.initial_point(x0)
+    tau = resolve_step(physics, start, step, limit=1.0, closed=True, force=force)
+    extrapolated = start.detach().clone()
+    momentum = torch.ones(start.shape[0], dtype=start.dtype, device=start.device)
+
+    def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        z = extrapolated[index]
+        x_next = soft_threshold(z - tau * data.gradient(z, index), tau * lam)
+        t = momentum[index]
+        t_next = (1 + torch.sqrt(1 + 4 * t.square())) / 2
+        weight = ((t - 1) / t_next).view(-1, *([1] * (x.ndim - 1)))
+        extrapolated[index] = x_next + weight * (x_next - x)
+        momentum[index] = t_next
+        return x_next
+
+    def objective(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return data.value(x, index) + lam * x.flatten(1).abs().sum(dim=1)
+
+    return run_fixed_point(
+        step_map, start, step_size=tau, stopping=stopping, objective=objective,
+        reference=reference, callback=callback, keep_iterates=keep_iterates,
+    )
+
+
+def projected_gradient(
+    physics: LinearPhysics,
+    y: torch.Tensor,
+    *,
+    project: Projection,
+    step: float | None = None,
+    x0: torch.Tensor | None = None,
+    stopping: Stopping = Stopping(),
+    reference: torch.Tensor | None = None,
+    callback: Callback | None = None,
+    keep_iterates: bool = False,
+    force: bool = False,
+) -> Result:
+    """Projected gradient descent for ``min_{x in C} 1/2 ||Ax - y||^2``.
+
+    Args:
+        project: the Euclidean projection onto a closed convex set C, e.g. :class:`pnp.solvers.Box`
+            or :class:`pnp.solvers.L2Ball`; applied to the initial point too, so every iterate is
+            feasible.
+        Others: as in :func:`ista`.
+    """
+    check_measurements(y)
+    data = LeastSquares(physics, y)
+    start = project(data.initial_point(x0))
+    tau = resolve_step(physics, start, step, force=force)
+
+    def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return project(x - tau * data.gradient(x, index))
+
+    return run_fixed_point(
+        step_map, start, step_size=tau, stopping=stopping, objective=data.value,
+        reference=reference, callback=callback, keep_iterates=keep_iterates,
+    )
