@@ -128,6 +128,7 @@ def gaussian(sigma: float, size: int | None = None) -> torch.Tensor:
         raise KernelError(f"gaussian kernel size must be >= 1, got {size}")
     r = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(r**2) / (2 * sigma**2))
+    g = g / g.sum()
     return validate(torch.outer(g, g).numpy(), name=f"gaussian(sigma={sigma}, size={size})")
 
 
@@ -135,14 +136,15 @@ def box(size: int) -> torch.Tensor:
     """Uniform ``size`` x ``size`` kernel (odd ``size``)."""
     if not isinstance(size, int) or size < 1:
         raise KernelError(f"box size must be a positive integer, got {size!r}")
-    return validate(np.ones((size, size)), name=f"box({size})")
+    return validate(np.full((size, size), 1.0 / size**2), name=f"box({size})")
 
 
 def load(path: str | Path) -> torch.Tensor:
     """Read a kernel from ``.npy``, ``.txt``/``.csv`` (whitespace or comma separated) or an image file.
 
-    Image files (``.png``, ``.jpg``, ``.tif``, ...) are read as grayscale; the result is
-    validated and normalised like any kernel.
+    Image files (``.png``, ``.jpg``, ``.tif``, ...) are read as grayscale and scaled to sum 1
+    without a warning (pixel values never sum to 1); every kernel is then validated like any
+    other, so a .npy or .txt kernel that does not sum to 1 is normalised with a warning.
     """
     path = Path(path)
     if not path.is_file():
@@ -159,6 +161,8 @@ def load(path: str | Path) -> torch.Tensor:
 
             with Image.open(path) as image:
                 array = np.asarray(image.convert("F"), dtype=np.float64)
+            if array.sum() > 0:  # pixel values cannot sum to 1: scaling an image kernel is expected
+                array = array / array.sum()
     except (OSError, ValueError) as error:
         raise KernelError(f"cannot read kernel file {path}: {error}") from error
     return validate(array, name=f"kernel file {path.name}")

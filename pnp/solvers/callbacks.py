@@ -18,12 +18,18 @@ class ProgressBar:
 
         with ProgressBar(total=200) as bar:
             result = pnp_pgd(..., callback=bar)
+
+    The bar is drawn at the first iteration, so nothing is printed when a solver rejects its
+    input before iterating.
     """
 
     def __init__(self, total: int, *, description: str = "PnP", disable: bool = False) -> None:
-        self._bar = tqdm(total=total, desc=description, disable=disable, leave=False)
+        self._options = {"total": total, "desc": description, "disable": disable, "leave": False}
+        self._bar: tqdm | None = None
 
     def __call__(self, record: IterationRecord) -> None:
+        if self._bar is None:
+            self._bar = tqdm(**self._options)
         postfix = {"rel.res": f"{_nanmax(record.relative_residual):.2e}"}
         if record.psnr is not None:
             postfix["PSNR"] = f"{_nanmax(record.psnr):.2f}"
@@ -31,7 +37,8 @@ class ProgressBar:
         self._bar.update(1)
 
     def close(self) -> None:
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()
 
     def __enter__(self) -> "ProgressBar":
         return self

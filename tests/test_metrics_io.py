@@ -1,0 +1,61 @@
+"""PSNR/SSIM against their definitions and scikit-image; image IO round trips and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import structural_similarity
+
+from pnp.io import ImageError, atomic_write_bytes, load_image, save_image, to_tensor, to_uint8
+from pnp.metrics import psnr, ssim
+
+
+def test_psnr_is_per_image_with_peak_one():
+    reference = torch.zeros(2, 1, 8, 8)
+    x = reference.clone()
+    x[0] += 0.1  # MSE 0.01 -> 20 dB
+    x[1] += 0.01  # MSE 1e-4 -> 40 dB
+    assert torch.allclose(psnr(x, reference).double(), torch.tensor([20.0, 40.0], dtype=torch.float64), atol=1e-4)
+
+
+def test_ssim_matches_scikit_image(generator):
+    reference = torch.rand(1, 3, 41, 37, generator=generator)
+    x = (reference + 0.1 * torch.randn(reference.shape, generator=generator)).clamp(0, 1)
+    expected = structural_similarity(
+        x[0].numpy(), reference[0].numpy(), channel_axis=0, data_range=1.0,
+        gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+    )
+    assert abs(float(ssim(x, reference)[0]) - expected) < 1e-5
+    assert abs(float(ssim(reference, reference)[0]) - 1) < 1e-6
+
+
+def test_metrics_reject_mismatched_shapes():
+    with pytest.raises(ValueError):
+        psnr(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
+
+
+@pytest.mark.parametrize("shape", [(21, 17), (21, 17, 3)])
+def test_image_round_trip(tmp_path, generator, shape):
+    array = (torch.rand(shape, generator=generator) * 255).round().to(torch.uint8).numpy()
+    image = to_tensor(array)
+    assert image.shape == (1, 1 if len(shape) == 2 else 3, 21, 17)
+    save_image(image, tmp_path / "out" / "x.png")
+    assert np.array_equal(to_uint8(load_image(tmp_path / "out" / "x.png")).squeeze(), array)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.png"], "no temporary file left behind"
+
+
+def test_load_image_errors(tmp_path):
+    with pytest.raises(ImageError, match="not found"):
+        load_image(tmp_path / "missing.png")
+    (tmp_path / "fake.png").write_text("hello")
+    with pytest.raises(ImageError):
+        load_image(tmp_path / "fake.png")
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    target = tmp_path / "a.json"
+    atomic_write_bytes(target, b"first")
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert len(list(tmp_path.iterdir())) == 1

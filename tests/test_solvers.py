@@ -1,0 +1,244 @@
+"""Proximal solvers: cross-solver agreement, guarantees, stopping and the result object."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from pnp.denoisers import GaussianSmoother
+from pnp.operators import Blur, Matrix, kernels
+from pnp.solvers import (
+    Box,
+    L2Ball,
+    ProgressBar,
+    StopReason,
+    Stopping,
+    fista,
+    ista,
+    pnp_pgd,
+    projected_gradient,
+)
+
+TIGHT = Stopping(max_iter=5_000, tol=1e-12)
+
+
+@pytest.fixture
+def lasso_problem(generator):
+    """A small well-conditioned least-squares problem in float64: A (12, 8), y (2, 12)."""
+    matrix = torch.randn(12, 8, generator=generator, dtype=torch.float64) + 2 * torch.eye(12, 8, dtype=torch.float64)
+    x_true = torch.zeros(2, 8, dtype=torch.float64)
+    x_true[:, :3] = torch.randn(2, 3, generator=generator, dtype=torch.float64)
+    physics = Matrix(matrix)
+    y = physics.A(x_true) + 0.1 * torch.randn(2, 12, generator=generator, dtype=torch.float64)
+    return physics, matrix, y
+
+
+def test_ista_and_fista_reach_the_same_lasso_minimiser(lasso_problem):
+    physics, matrix, y = lasso_problem
+    lam = 0.5
+    a, b = ista(physics, y, lam=lam, stopping=TIGHT), fista(physics, y, lam=lam, stopping=TIGHT)
+    assert a.converged and b.converged
+    assert torch.allclose(a.x, b.x, atol=1e-7)
+    # KKT conditions of min 1/2||Ax-y||^2 + lam||x||_1: -grad f(x) in lam * subdifferential |x|.
+    gradient = (a.x @ matrix.T - y) @ matrix
+    support = a.x.abs() > 1e-9
+    assert torch.allclose(gradient[support], -lam * a.x[support].sign(), atol=1e-6)
+    assert (gradient[~support].abs() <= lam + 1e-6).all()
+    assert support.any() and (~support).any(), "the test problem should have a non-trivial support"
+
+
+def test_fista_is_faster_than_ista_on_an_ill_conditioned_problem(generator):
+    """O(1/k^2) against O(1/k): after the same budget FISTA's objective is lower."""
+    matrix = torch.randn(8, 12, generator=generator, dtype=torch.float64)
+    y = torch.randn(1, 8, generator=generator, dtype=torch.float64)
+    physics, budget = Matrix(matrix), Stopping(max_iter=100, tol=0)
+    slow = ista(physics, y, lam=0.1, stopping=budget).history.columns()["objective"][-1, 0]
+    fast = fista(physics, y, lam=0.1, stopping=budget).history.columns()["objective"][-1, 0]
+    assert fast < slow
+
+
+def test_ista_objective_is_non_increasing(lasso_problem):
+    physics, _, y = lasso_problem
+    objective = ista(physics, y, lam=0.5, stopping=Stopping(200, 0)).history.columns()["objective"]
+    assert (objective[1:] <= objective[:-1] + 1e-12).all()
+
+
+def test_pnp_with_exact_ridge_prox_reaches_the_ridge_solution(lasso_problem):
+    physics, matrix, y = lasso_problem
+    lam, tau = 0.3, 1.0 / float(physics.compute_sqnorm())
+
+    def ridge_prox(v, sigma):  # prox of tau * (lam/2)||x||^2
+        return v / (1 + tau * lam)
+
+    result = pnp_pgd(physics, y, ridge_prox, sigma=0.0, step=tau, stopping=TIGHT)
+    normal = matrix.T @ matrix + lam * torch.eye(8, dtype=torch.float64)
+    expected = torch.linalg.solve(normal, (y @ matrix).T).T
+    assert result.converged
+    assert torch.allclose(result.x, expected, atol=1e-8)
+
+
+def test_relaxation_keeps_the_fixed_point(lasso_problem):
+    physics, _, y = lasso_problem
+    prox = lambda v, sigma: v / 1.2  # noqa: E731
+    plain = pnp_pgd(physics, y, prox, sigma=0.0, stopping=TIGHT)
+    relaxed = pnp_pgd(physics, y, prox, sigma=0.0, relaxation=0.5, stopping=TIGHT)
+    assert torch.allclose(plain.x, relaxed.x, atol=1e-8)
+    assert max(relaxed.iterations) > max(plain.iterations)
+
+
+@pytest.fixture
+def blurred_problem(smooth_image, generator):
+    physics = Blur(kernels.levin(1))
+    y = physics.A(smooth_image) + 0.01 * torch.randn(smooth_image.shape, generator=generator)
+    return physics, y, smooth_image
+
+
+def test_averaged_denoiser_gives_non_increasing_residual(blurred_problem):
+    physics, y, _ = blurred_problem  # float64, so that round-off stays far below the residuals
+    result = pnp_pgd(physics, y.double(), GaussianSmoother(0.7), sigma=0.01, stopping=Stopping(150, 0))
+    residual = result.history.columns()["residual"][:, 0]
+    assert (residual[1:] <= residual[:-1] * (1 + 1e-9)).all()
+    assert residual[-1] < 1e-2 * residual[0]
+
+
+@pytest.mark.parametrize("project", [Box(0.0, 0.5), L2Ball(radius=3.0, center=0.4)])
+def test_projected_gradient_stays_feasible(blurred_problem, project):
+    physics, y, _ = blurred_problem
+    result = projected_gradient(physics, y, project=project, stopping=Stopping(30, 0), keep_iterates=True)
+    assert all(project.contains(x, atol=1e-5).all() for x in result.iterates)
+    objective = result.history.columns()["objective"][:, 0]
+    assert (objective[1:] <= objective[:-1] * (1 + 1e-6)).all()  # float32 round-off
+
+
+def test_projections():
+    x = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
+    ball = L2Ball(radius=1.0)
+    assert torch.allclose(ball(x), torch.tensor([[0.6, 0.8], [0.3, 0.4]]))
+    assert ball.contains(ball(x)).all()
+    assert torch.equal(Box(0, 1)(torch.tensor([[-1.0, 0.5, 2.0]])), torch.tensor([[0.0, 0.5, 1.0]]))
+    with pytest.raises(ValueError):
+        Box(1, 0)
+    with pytest.raises(ValueError):
+        L2Ball(radius=-1)
+
+
+def test_step_outside_convergent_range_is_rejected_unless_forced(blurred_problem):
+    physics, y, _ = blurred_problem
+    smoother = GaussianSmoother(1.0)
+    with pytest.raises(ValueError, match="force=True"):
+        pnp_pgd(physics, y, smoother, sigma=0.01, step=2.0)
+    with pytest.raises(ValueError, match="positive"):
+        pnp_pgd(physics, y, smoother, sigma=0.01, step=-1.0)
+    with pytest.raises(ValueError, match="relaxation"):
+        pnp_pgd(physics, y, smoother, sigma=0.01, relaxation=1.5)
+    forced = pnp_pgd(physics, y, smoother, sigma=0.01, step=2.0, force=True, stopping=Stopping(3, 0))
+    assert forced.history.records[0].step_size == 2.0
+    with pytest.raises(ValueError, match="force=True"):
+        fista(physics, y, lam=0.1, step=1.5)
+
+
+def test_bad_measurements_are_rejected(blurred_problem):
+    physics, y, _ = blurred_problem
+    bad = y.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        pnp_pgd(physics, bad, GaussianSmoother(1.0), sigma=0.01)
+    with pytest.raises(ValueError, match="x0"):
+        pnp_pgd(physics, y, GaussianSmoother(1.0), sigma=0.01, x0=y[..., :-1])
+
+
+def test_nan_stops_with_diverged_and_keeps_last_finite_iterate(blurred_problem):
+    physics, y, _ = blurred_problem
+    calls = []
+
+    def breaks_on_third_call(v, sigma):
+        calls.append(1)
+        return v * float("nan") if len(calls) == 3 else v
+
+    result = pnp_pgd(physics, y, breaks_on_third_call, sigma=0.0, stopping=Stopping(50, 0))
+    assert result.stop_reason is StopReason.DIVERGED and not result.converged
+    assert result.iterations == (3,)
+    assert torch.isfinite(result.x).all()
+    assert "step size" in str(result.stop_reason)
+
+
+def test_max_iter_stop_reason(blurred_problem):
+    physics, y, _ = blurred_problem
+    result = pnp_pgd(physics, y, GaussianSmoother(1.0), sigma=0.01, stopping=Stopping(4, 1e-12))
+    assert result.stop_reason is StopReason.MAX_ITER and result.iterations == (4,)
+    assert "max_iter" in str(result.stop_reason)
+    assert "not converged after 4 iterations" in result.summary()
+
+
+def test_each_image_of_a_batch_stops_on_its_own(generator):
+    physics = Blur(kernels.gaussian(1.0))
+    images = torch.rand(3, 1, 23, 19, generator=generator) * torch.tensor([0.1, 1.0, 3.0]).view(3, 1, 1, 1)
+    y = physics.A(images)
+    smoother, stopping = GaussianSmoother(0.8), Stopping(300, 1e-4)
+    batched = pnp_pgd(physics, y, smoother, sigma=0.0, stopping=stopping)
+    for i in range(3):
+        alone = pnp_pgd(physics, y[i : i + 1], smoother, sigma=0.0, stopping=stopping)
+        assert batched.iterations[i] == alone.iterations[0]
+        assert torch.allclose(batched.x[i], alone.x[0], atol=1e-6)
+    assert batched.converged
+    active = [r.active for r in batched.history.records]
+    assert active == sorted(active, reverse=True)
+
+
+@pytest.mark.parametrize("batch", [0, 1, 3])
+def test_batch_sizes(batch, generator):
+    physics = Blur(kernels.box(3))
+    y = torch.rand(batch, 3, 17, 13, generator=generator)
+    result = pnp_pgd(physics, y, GaussianSmoother(1.0), sigma=0.0, stopping=Stopping(20, 1e-3))
+    assert result.x.shape == y.shape and len(result.stop_reasons) == batch
+
+
+def test_history_columns_json_and_distance(blurred_problem):
+    physics, y, x = blurred_problem
+    seen = []
+    result = pnp_pgd(
+        physics, y, GaussianSmoother(0.5), sigma=0.01, stopping=Stopping(12, 0), reference=x,
+        keep_iterates=True, callback=seen.append,
+    )
+    columns = result.history.columns()
+    assert set(columns) >= {"iteration", "residual", "relative_residual", "psnr", "ssim", "step_size", "time"}
+    assert "objective" not in columns
+    assert columns["psnr"].shape == (12, 1) and len(seen) == 12
+    assert (columns["time"][1:] >= columns["time"][:-1]).all()
+    decoded = json.loads(result.history.to_json())
+    assert decoded["iteration"] == list(range(1, 13))
+    distances = result.distance_to(result.x)
+    assert distances.shape == (13, 1) and distances[-1, 0] == 0
+    assert torch.allclose(distances[1:, 0].diff().sign().abs().sum(), torch.tensor(11.0, dtype=torch.float64))
+    plain = pnp_pgd(physics, y, GaussianSmoother(0.5), sigma=0.01, stopping=Stopping(2, 0))
+    with pytest.raises(ValueError, match="keep_iterates"):
+        plain.distance_to(x)
+
+
+def test_progress_bar_callback(blurred_problem):
+    physics, y, x = blurred_problem
+    with ProgressBar(total=5, disable=True) as bar:
+        result = pnp_pgd(physics, y, GaussianSmoother(1.0), sigma=0.0, stopping=Stopping(5, 0),
+                         reference=x, callback=bar)
+    assert len(result.history) == 5
+
+
+def test_any_deepinv_physics_and_denoiser_work(smooth_image, generator):
+    """A deepinv operator (norm by power method) and a deepinv denoiser plug into pnp_pgd."""
+    import deepinv
+
+    torch.manual_seed(0)  # deepinv's power method draws from the global generator
+    physics = deepinv.physics.Blur(filter=kernels.gaussian(1.0)[None, None], padding="circular")
+    y = physics.A(smooth_image) + 0.01 * torch.randn(smooth_image.shape, generator=generator)
+    denoiser = deepinv.models.MedianFilter()
+    result = pnp_pgd(physics, y, denoiser, sigma=0.01, stopping=Stopping(20, 0))
+    assert result.x.shape == smooth_image.shape and torch.isfinite(result.x).all()
+
+
+def test_stopping_validates():
+    with pytest.raises(ValueError):
+        Stopping(max_iter=-1)
+    with pytest.raises(ValueError):
+        Stopping(tol=float("nan"))
