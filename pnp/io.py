@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageError", "atomic_write_bytes", "load_image", "save_image", "to_tensor", "to_uint8"]
+__all__ = [
+    "ImageData",
+    "ImageError",
+    "atomic_write_bytes",
+    "load_image",
+    "read_image",
+    "save_image",
+    "to_tensor",
+    "to_uint8",
+    "write_image",
+]
 
 
 class ImageError(ValueError):
@@ -41,18 +52,87 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return array[..., 0] if array.shape[2] == 1 else array
 
 
-def load_image(path: str | Path) -> torch.Tensor:
-    """Read a grayscale or RGB image file as (1, C, H, W) float32 in [0, 1] (C = 1 or 3)."""
+@dataclass(frozen=True)
+class ImageData:
+    """An image file's content: colour/grey pixels, the alpha channel kept aside, the bit depth.
+
+    ``image`` is (1, C, H, W) float32 in [0, 1] with C = 1 (grey) or 3 (RGB); ``alpha`` is
+    (1, 1, H, W) or None; ``bit_depth`` is 8 or 16 (what :func:`write_image` should write back).
+    """
+
+    image: torch.Tensor
+    alpha: torch.Tensor | None = None
+    bit_depth: int = 8
+
+
+def _png_bit_depth(path: Path) -> int:
+    with path.open("rb") as stream:
+        header = stream.read(26)
+    return header[24] if header[:8] == b"\x89PNG\r\n\x1a\n" and len(header) >= 25 else 8
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    import png
+
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = info["planes"]
+    array = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, planes)
+    return array[..., 0] if planes == 1 else array
+
+
+def _read_array(path: Path) -> np.ndarray:
+    """Pixels as (H, W) or (H, W, C) with C in {2, 3, 4}; uint8, uint16 or float."""
+    suffix = path.suffix.lower()
+    if suffix == ".png" and _png_bit_depth(path) == 16:
+        return _read_png16(path)
+    if suffix in {".tif", ".tiff"}:
+        import tifffile
+
+        try:
+            return np.asarray(tifffile.imread(path))
+        except Exception:  # not a TIFF tifffile can read: let Pillow try
+            pass
+    with Image.open(path) as image:
+        image.load()
+        if image.mode == "P":
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        elif image.mode in {"1", "CMYK", "YCbCr", "LAB", "HSV"}:
+            image = image.convert("L" if image.mode == "1" else "RGB")
+        elif image.mode in {"I", "I;16", "I;16B", "I;16L"}:
+            return np.asarray(image).astype(np.uint16)
+        return np.asarray(image)
+
+
+def read_image(path: str | Path) -> ImageData:
+    """Read PNG/JPEG/TIFF/... (8- or 16-bit; grey, grey+alpha, RGB, RGBA) into :class:`ImageData`."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"image not found: {path}")
     try:
-        with Image.open(path) as image:
-            image.load()
-            converted = image.convert("L") if image.mode in {"L", "I;16", "I", "1"} else image.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
+        array = _read_array(path)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise ImageError(f"cannot read {path} as an image ({error}); give a PNG, JPEG or TIFF file") from None
-    return to_tensor(np.asarray(converted))
+    if array.ndim == 3 and array.shape[-1] > 4 or array.ndim not in (2, 3) or array.size == 0:
+        raise ImageError(f"{path} has an unsupported pixel layout {array.shape}; give a grey, RGB or RGBA image")
+    bit_depth = 16 if array.dtype == np.uint16 else 8
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ImageError(f"{path} contains NaN or Inf pixels; fix the file")
+    tensor = to_tensor(array if array.dtype.kind != "f" else np.clip(array, 0, 1))
+    alpha = None
+    if tensor.shape[1] in (2, 4):
+        tensor, alpha = tensor[:, :-1], tensor[:, -1:]
+    return ImageData(tensor.contiguous(), alpha, bit_depth)
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """Read an image file as (1, C, H, W) float32 in [0, 1] (C = 1 or 3; alpha dropped)."""
+    return read_image(path).image
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -63,10 +143,68 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _to_integer(image: torch.Tensor, bit_depth: int) -> np.ndarray:
+    peak = 65535 if bit_depth == 16 else 255
+    array = image[0].detach().float().clamp(0, 1).mul(peak).round().cpu().numpy()
+    array = array.astype(np.uint16 if bit_depth == 16 else np.uint8).transpose(1, 2, 0)
+    return array[..., 0] if array.shape[2] == 1 else array
+
+
+def _encode(array: np.ndarray, path: Path, bit_depth: int) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    suffix = path.suffix.lower()
+    if bit_depth == 16 and suffix == ".png":
+        import png
+
+        height, width = array.shape[:2]
+        planes = 1 if array.ndim == 2 else array.shape[2]
+        writer = png.Writer(width, height, greyscale=planes <= 2, alpha=planes in (2, 4), bitdepth=16)
+        writer.write(buffer, array.reshape(height, width * planes).tolist())
+    elif bit_depth == 16 and suffix in {".tif", ".tiff"}:
+        import tifffile
+
+        tifffile.imwrite(buffer, array)
+    else:
+        if array.dtype == np.uint16:  # formats without 16-bit support (JPEG, ...) get 8 bits
+            array = np.round(array / 257).astype(np.uint8)
+        fmt = Image.registered_extensions().get(suffix)
+        if fmt is None:
+            raise ImageError(f"cannot write {path}: unknown image format {path.suffix!r}; use .png, .jpg or .tif")
+        image = Image.fromarray(array)
+        if fmt == "JPEG" and image.mode in {"LA", "RGBA"}:
+            image = image.convert("RGB" if image.mode == "RGBA" else "L")
+        image.save(buffer, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def write_image(path: str | Path, image: torch.Tensor, *, bit_depth: int = 8, alpha: torch.Tensor | None = None) -> None:
+    """Write (1, C, H, W) in [0, 1] (plus an optional (1, 1, H, W) alpha) atomically.
+
+    ``bit_depth`` 16 is honoured for PNG and TIFF; other formats are written with 8 bits.
+    """
+    path = Path(path)
+    if image.ndim == 3:
+        image = image[None]
+    if image.ndim != 4 or image.shape[0] != 1 or image.shape[1] not in (1, 3):
+        raise ValueError(f"image must have shape (1, C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
+    if alpha is not None:
+        image = torch.cat([image, alpha.to(image)], dim=1)
+    try:
+        data = _encode(_to_integer(image, bit_depth), path, bit_depth)
+    except (KeyError, ValueError, OSError) as error:
+        if isinstance(error, ImageError):
+            raise
+        raise ImageError(f"cannot write {path}: {error}") from error
+    atomic_write_bytes(path, data)
 
 
 def save_image(image: torch.Tensor, path: str | Path) -> None:
@@ -74,12 +212,4 @@ def save_image(image: torch.Tensor, path: str | Path) -> None:
 
     The format follows the suffix of ``path`` (PNG, JPEG, TIFF, ...).
     """
-    import io
-
-    path = Path(path)
-    buffer = io.BytesIO()
-    try:
-        Image.fromarray(to_uint8(image)).save(buffer, format=Image.registered_extensions().get(path.suffix.lower()))
-    except (KeyError, ValueError) as error:
-        raise ImageError(f"cannot write {path}: unknown image format {path.suffix!r}; use .png") from error
-    atomic_write_bytes(path, buffer.getvalue())
+    write_image(path, image, bit_depth=8)

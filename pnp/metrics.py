@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["before_after", "psnr", "ssim"]
 
 _WINDOW = 11
 _WINDOW_SIGMA = 1.5
@@ -57,3 +57,14 @@ def ssim(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     c1, c2 = _K1**2, _K2**2
     index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     return index.flatten(1).mean(dim=1)
+
+
+def before_after(observed: torch.Tensor, restored: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+    """PSNR/SSIM of the observed input (clipped to [0, 1]) and of the result, for one image."""
+    observed = observed.clamp(0, 1)
+    return {
+        "psnr_input": float(psnr(observed, reference)[0]),
+        "psnr_restored": float(psnr(restored, reference)[0]),
+        "ssim_input": float(ssim(observed, reference)[0]),
+        "ssim_restored": float(ssim(restored, reference)[0]),
+    }

@@ -1,14 +1,10 @@
-"""The issue's acceptance checks: blur a real image with levin(3), recover it with PnP-PGD and an
-averaged stand-in denoiser to a higher PSNR, converged; and the `pnp example` command."""
+"""The foundation's acceptance checks: blur a real image with levin(3), recover it with PnP-PGD and
+an averaged stand-in denoiser (Gaussian smoothing) to a higher PSNR, converged."""
 
 from __future__ import annotations
 
-import json
-
 import torch
-from typer.testing import CliRunner
 
-from pnp.cli import app
 from pnp.demo import deblur_example
 from pnp.denoisers import GaussianSmoother
 from pnp.io import load_image
@@ -35,24 +31,3 @@ def test_deblur_example_on_a_builtin_image():
     assert run.result.converged
     assert metrics["psnr_restored"] > metrics["psnr_blurred"] + 1.0
     assert metrics["ssim_restored"] > metrics["ssim_blurred"]
-
-
-def test_cli_example_writes_images_and_json(tmp_path):
-    out = tmp_path / "ex"
-    result = CliRunner().invoke(
-        app, ["example", "--image", "camera", "--kernel", "box:5", "--max-iter", "5", "-o", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"sharp.png", "blurred.png", "restored.png", "result.json"}
-    report = json.loads((out / "result.json").read_text())
-    assert report["iterations"] == 5 and report["stop_reason"] == "max_iter"
-    assert report["psnr_restored"] > report["psnr_blurred"]
-
-
-def test_cli_example_bad_input_is_one_line_and_exit_2(tmp_path):
-    for arguments in (["--kernel", "wobble"], ["--image", "lena"], ["--noise-level", "-1"]):
-        result = CliRunner().invoke(app, ["example", *arguments, "-o", str(tmp_path / "x")])
-        assert result.exit_code == 2, result.output
-        lines = result.output.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-        assert "Traceback" not in result.output

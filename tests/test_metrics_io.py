@@ -59,3 +59,39 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     atomic_write_bytes(target, b"second")
     assert target.read_bytes() == b"second"
     assert len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_16_bit_and_alpha_round_trip(tmp_path, generator, suffix, channels):
+    from pnp.io import read_image, write_image
+
+    values = torch.randint(0, 65536, (1, channels, 13, 11), generator=generator).float() / 65535
+    colour, alpha = (values[:, :3], values[:, 3:]) if channels == 4 else (values, None)
+    write_image(tmp_path / f"x{suffix}", colour, bit_depth=16, alpha=alpha)
+    data = read_image(tmp_path / f"x{suffix}")
+    assert data.bit_depth == 16
+    assert torch.equal(data.image, colour)
+    assert (data.alpha is None) == (alpha is None)
+    if alpha is not None:
+        assert torch.equal(data.alpha, alpha)
+
+
+def test_palette_and_rgba_8_bit(tmp_path):
+    from PIL import Image
+
+    from pnp.io import read_image, write_image
+
+    rgba = np.zeros((9, 7, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 128
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    data = read_image(tmp_path / "a.png")
+    assert data.bit_depth == 8 and data.image.shape == (1, 3, 9, 7) and data.alpha.shape == (1, 1, 9, 7)
+    write_image(tmp_path / "b.png", data.image, alpha=data.alpha)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "b.png")), rgba)
+    Image.fromarray(rgba[..., :3]).convert("P").save(tmp_path / "p.png")
+    assert read_image(tmp_path / "p.png").image.shape == (1, 3, 9, 7)
+    write_image(tmp_path / "c.jpg", data.image, alpha=data.alpha)  # JPEG drops alpha
+    assert Image.open(tmp_path / "c.jpg").mode == "RGB"
+    with pytest.raises(ImageError, match="unknown image format"):
+        write_image(tmp_path / "d.xyz", data.image)

@@ -242,3 +242,49 @@ def test_stopping_validates():
         Stopping(max_iter=-1)
     with pytest.raises(ValueError):
         Stopping(tol=float("nan"))
+
+
+def test_anderson_reaches_the_same_fixed_point_with_fewer_evaluations(blurred_problem):
+    from pnp.solvers import Anderson
+
+    physics, y, x = blurred_problem
+    y, stopping = y.double(), Stopping(2000, 1e-9)
+    plain = pnp_pgd(physics, y, GaussianSmoother(0.5), sigma=0.01, x0=y, stopping=stopping)
+    accelerated = pnp_pgd(physics, y, GaussianSmoother(0.5), sigma=0.01, x0=y, stopping=stopping,
+                          acceleration=Anderson(memory=5))
+    assert plain.converged and accelerated.converged
+    assert torch.allclose(plain.x, accelerated.x, atol=1e-6)
+    evaluations = accelerated.history.columns()["evaluations"][-1, 0]
+    assert evaluations < 0.5 * plain.iterations[0]
+    residual = accelerated.history.columns()["residual"][:, 0]
+    assert (residual[1:] <= residual[:-1] * (1 + 1e-9)).all(), "the safeguard keeps the residual non-increasing"
+
+
+def test_anderson_safeguard_falls_back_to_the_plain_iteration(blurred_problem):
+    from pnp.solvers import Anderson
+
+    physics, y, _ = blurred_problem
+    y = y.double()
+    plain = pnp_pgd(physics, y, GaussianSmoother(0.5), sigma=0.0, x0=y, stopping=Stopping(20, 0))
+    strict = Anderson(decrease=1e-12)  # rejects every proposal
+    guarded = pnp_pgd(physics, y, GaussianSmoother(0.5), sigma=0.0, x0=y, stopping=Stopping(20, 0),
+                      acceleration=strict)
+    columns = guarded.history.columns()
+    state = strict.states[0]
+    assert state.accepted == 0 and state.rejected >= 9  # after a rejection the memory restarts
+    assert torch.allclose(torch.from_numpy(columns["residual"]), torch.from_numpy(plain.history.columns()["residual"]))
+    assert columns["evaluations"][-1, 0] == 20 + state.rejected
+    with pytest.raises(ValueError):
+        Anderson(decrease=1.0)
+
+
+def test_fista_prox_with_a_ridge_prox_reaches_the_ridge_solution(lasso_problem):
+    from pnp.solvers import fista_prox
+
+    physics, matrix, y = lasso_problem
+    lam = 0.3
+    result = fista_prox(physics, y, prox=lambda v, tau: v / (1 + tau * lam),
+                        prior=lambda x: 0.5 * lam * x.square().sum(dim=1), stopping=TIGHT)
+    expected = torch.linalg.solve(matrix.T @ matrix + lam * torch.eye(8, dtype=torch.float64), (y @ matrix).T).T
+    assert result.converged and torch.allclose(result.x, expected, atol=1e-8)
+    assert "objective" in result.history.columns()

@@ -1,8 +1,64 @@
 """Denoisers: every one is a :class:`deepinv.models.Denoiser` called as ``D(x, sigma)``.
 
+- :class:`EulerDenoiser` -- averaged by construction: zero-channel lift, explicit-Euler blocks of
+  convex gradient flows ``dz/dt = -W^T s(Wz + b)`` with certified step sizes, projection;
+  options in :class:`FlowConfig` (:class:`StepRule`, :class:`Integrator`, :class:`Activation`).
+- :class:`DnCNN`, :class:`TV` -- baselines with the same interface.
 - :class:`GaussianSmoother` -- linear periodic smoothing, firmly non-expansive (1/2-averaged).
+- :func:`certify` -- proven averagedness (rigorous ``||W||`` bounds, Combettes-Yamada
+  composition) plus empirical checks, as a :class:`Certificate`.
+- :func:`load`, :func:`available`, :func:`save_checkpoint` -- the zoo of shipped weights.
+- :mod:`pnp.denoisers.spectral` -- norms of convolution operators (power method, rigorous bound).
 """
 
+from .averaged import Averagedness, BlockCertificate, compose_alpha, compose_pair
+from .baselines import TV, DnCNN, tv_weight_table
+from .certificate import (
+    Certificate,
+    EmpiricalChecks,
+    RepeatedApplication,
+    certify,
+    default_images,
+    jacobian_norm,
+    repeated_application,
+)
+from .euler import EulerDenoiser
+from .flow import Activation, BlockSchedule, EulerBlock, FlowConfig, Integrator, ScheduleError, StepRule
 from .smoothing import GaussianSmoother
+from .spectral import SpectralBound, grid_norm, power_norm, spectral_norm_bound, triangle_bound
+from .zoo import CheckpointError, available, load, save_checkpoint
 
-__all__ = ["GaussianSmoother"]
+__all__ = [
+    "Activation",
+    "Averagedness",
+    "BlockCertificate",
+    "BlockSchedule",
+    "Certificate",
+    "CheckpointError",
+    "DnCNN",
+    "EmpiricalChecks",
+    "EulerBlock",
+    "EulerDenoiser",
+    "FlowConfig",
+    "GaussianSmoother",
+    "Integrator",
+    "RepeatedApplication",
+    "ScheduleError",
+    "SpectralBound",
+    "StepRule",
+    "TV",
+    "available",
+    "certify",
+    "compose_alpha",
+    "compose_pair",
+    "default_images",
+    "grid_norm",
+    "jacobian_norm",
+    "load",
+    "power_norm",
+    "repeated_application",
+    "save_checkpoint",
+    "spectral_norm_bound",
+    "triangle_bound",
+    "tv_weight_table",
+]

@@ -2,21 +2,24 @@
 
 - :func:`ista`, :func:`fista` -- l1-regularised least squares;
 - :func:`projected_gradient` -- least squares over a convex set (:class:`Box`, :class:`L2Ball`);
-- :func:`pnp_pgd` -- plug-and-play proximal gradient with any denoiser ``D(x, sigma)``.
+- :func:`pnp_pgd` -- plug-and-play proximal gradient with any denoiser ``D(x, sigma)``, optionally
+  with safeguarded :class:`Anderson` acceleration.
 
 All work with any deepinv ``LinearPhysics``, stop per image on the relative fixed-point
 residual (:class:`Stopping`) or on NaN, and report why (:class:`StopReason`).
 """
 
+from .anderson import Anderson
 from .callbacks import ProgressBar
 from .data_fidelity import LeastSquares, resolve_step
 from .engine import Callback, Stopping, run_fixed_point
 from .pnp_pgd import DenoiserFn, pnp_pgd
 from .projections import Box, L2Ball
-from .proximal import fista, ista, projected_gradient, soft_threshold
+from .proximal import fista, fista_prox, ista, projected_gradient, soft_threshold
 from .result import History, IterationRecord, Result, StopReason
 
 __all__ = [
+    "Anderson",
     "Box",
     "Callback",
     "DenoiserFn",
@@ -29,6 +32,7 @@ __all__ = [
     "StopReason",
     "Stopping",
     "fista",
+    "fista_prox",
     "ista",
     "pnp_pgd",
     "projected_gradient",

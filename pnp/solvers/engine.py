@@ -16,6 +16,7 @@ from typing import Callable, Protocol
 import torch
 
 from ..metrics import psnr, ssim
+from .anderson import Anderson
 from .result import History, IterationRecord, Result, StopReason
 
 __all__ = ["Callback", "StepMap", "Stopping", "run_fixed_point"]
@@ -57,6 +58,29 @@ def _scatter(values: torch.Tensor, index: torch.Tensor, batch: int) -> torch.Ten
     return full
 
 
+def _expand(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return mask.view(-1, *([1] * (like.ndim - 1)))
+
+
+def _advance(
+    step: StepMap, x: torch.Tensor, index: torch.Tensor, accelerator: Anderson | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(base, T(base), next point, extra evaluations)`` for the active images."""
+    mapped = step(x, index)
+    extra = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
+    if accelerator is None:
+        return x, mapped, mapped, extra
+    bases, images, proposals = [], [], []
+    for row, image in enumerate(index.tolist()):
+        single = index[row : row + 1]
+        base, t_base, proposal, spent = accelerator.step(
+            image, x[row], mapped[row], lambda v, single=single: step(v[None], single)[0]
+        )
+        bases.append(base), images.append(t_base), proposals.append(proposal)
+        extra[row] = spent
+    return torch.stack(bases), torch.stack(images), torch.stack(proposals), extra
+
+
 def run_fixed_point(
     step: StepMap,
     x0: torch.Tensor,
@@ -67,8 +91,13 @@ def run_fixed_point(
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
     keep_iterates: bool = False,
+    accelerator: Anderson | None = None,
 ) -> Result:
     """Iterate ``x_{k+1} = step(x_k)`` on a batch until each image stops.
+
+    The residual that decides convergence is the fixed-point residual ``‖T(x_k) − x_k‖`` (relative
+    to ``‖x_k‖``); for the plain iteration it is ``‖x_{k+1} − x_k‖``. An image that converges ends
+    at ``T(x_k)``.
 
     Args:
         step: the solver's map, applied to the still-active images.
@@ -79,6 +108,8 @@ def run_fixed_point(
         reference: ground truth shaped like ``x0``; PSNR (and SSIM for images) are recorded.
         callback: called with each :class:`IterationRecord`.
         keep_iterates: keep every iterate (on the CPU) for :meth:`Result.distance_to`.
+        accelerator: e.g. :class:`pnp.solvers.Anderson`; its safeguard keeps the guarantee of the
+            plain iteration. ``history`` then records the evaluations of T per image.
     """
     if reference is not None and reference.shape != x0.shape:
         raise ValueError(f"reference has shape {tuple(reference.shape)}, expected {tuple(x0.shape)}")
@@ -89,6 +120,9 @@ def run_fixed_point(
     iterations = [0] * batch
     history = History()
     iterates = [x.detach().cpu().clone()] if keep_iterates else None
+    evaluations = torch.zeros(batch, dtype=torch.int64, device=x.device)
+    if accelerator is not None:
+        accelerator.reset()
     start = time.perf_counter()
     with torch.no_grad():
         for k in range(1, stopping.max_iter + 1):
@@ -96,12 +130,16 @@ def run_fixed_point(
             if index.numel() == 0:
                 break
             x_active = x[index]
-            x_next = step(x_active, index)
-            finite = torch.isfinite(x_next.flatten(1)).all(dim=1)
-            residual = _per_image_norm(x_next - x_active)
-            relative = residual / _per_image_norm(x_active).clamp_min(torch.finfo(x.dtype).tiny)
-            x[index[finite]] = x_next[finite]
+            base, mapped, x_next, extra = _advance(step, x_active, index, accelerator)
+            evaluations[index] += 1 + extra
+            finite = torch.isfinite(mapped.flatten(1)).all(dim=1)
+            residual = _per_image_norm(mapped - base)
+            relative = residual / _per_image_norm(base).clamp_min(torch.finfo(x.dtype).tiny)
             converged = finite & (relative <= stopping.tol)
+            # converged images end at T(x_k); the others go on from the next point
+            x_next = torch.where(_expand(converged, x_next), mapped, x_next)
+            safe = finite & torch.isfinite(x_next.flatten(1)).all(dim=1)
+            x[index[safe]] = x_next[safe]
             for image in index.tolist():
                 iterations[image] = k
             for image in index[~finite].tolist():
@@ -119,6 +157,7 @@ def run_fixed_point(
                 step_size=float(step_size),
                 time=time.perf_counter() - start,
                 active=int(index.numel()),
+                evaluations=_scatter(evaluations[index].double(), index, batch),
             )
             history.append(record)
             if iterates is not None:

@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 from deepinv.physics import LinearPhysics
 
+from .anderson import Anderson
 from .data_fidelity import LeastSquares, check_measurements, resolve_step
 from .engine import Callback, Stopping, run_fixed_point
 from .result import Result
@@ -43,6 +44,7 @@ def pnp_pgd(
     callback: Callback | None = None,
     keep_iterates: bool = False,
     force: bool = False,
+    acceleration: Anderson | None = None,
 ) -> Result:
     """PnP proximal gradient: ``x_{k+1} = (1 - lam) x_k + lam D(x_k - tau A^T(A x_k - y), sigma)``.
 
@@ -61,6 +63,9 @@ def pnp_pgd(
         callback: called after each iteration with its record (e.g. a progress bar).
         keep_iterates: keep all iterates for :meth:`Result.distance_to`.
         force: run even with a step or relaxation outside the convergent range.
+        acceleration: ``Anderson()`` for safeguarded Anderson acceleration (same fixed point, far
+            fewer denoiser calls; the safeguard falls back to the plain step, so the guarantee
+            holds).
 
     Returns:
         A :class:`Result`; the objective is not recorded (PnP has none in general).
@@ -83,5 +88,5 @@ def pnp_pgd(
 
     return run_fixed_point(
         step_map, start, step_size=tau, stopping=stopping, reference=reference,
-        callback=callback, keep_iterates=keep_iterates,
+        callback=callback, keep_iterates=keep_iterates, accelerator=acceleration,
     )

@@ -21,7 +21,7 @@ from .data_fidelity import LeastSquares, check_measurements, resolve_step
 from .engine import Callback, Stopping, run_fixed_point
 from .result import Result
 
-__all__ = ["fista", "ista", "projected_gradient", "soft_threshold"]
+__all__ = ["fista", "fista_prox", "ista", "projected_gradient", "soft_threshold"]
 
 Projection = Callable[[torch.Tensor], torch.Tensor]
 
@@ -59,22 +59,16 @@ def ista(
         x0: initial point (default ``A^T y``).
         stopping, reference, callback, keep_iterates: see :func:`pnp.solvers.run_fixed_point`.
     """
-    check_measurements(y)
     _check_lam(lam)
-    data = LeastSquares(physics, y)
-    start = data.initial_point(x0)
-    tau = resolve_step(physics, start, step, force=force)
-
-    def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return soft_threshold(x - tau * data.gradient(x, index), tau * lam)
-
-    def objective(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return data.value(x, index) + lam * x.flatten(1).abs().sum(dim=1)
-
-    return run_fixed_point(
-        step_map, start, step_size=tau, stopping=stopping, objective=objective,
-        reference=reference, callback=callback, keep_iterates=keep_iterates,
+    return _proximal_gradient(
+        physics, y, prox=lambda v, tau: soft_threshold(v, tau * lam), prior=_l1(lam), accelerated=False,
+        step=step, x0=x0, stopping=stopping, reference=reference, callback=callback,
+        keep_iterates=keep_iterates, force=force,
     )
+
+
+def _l1(lam: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda x: lam * x.flatten(1).abs().sum(dim=1)
 
 
 def fista(
@@ -95,29 +89,80 @@ def fista(
     Same arguments as :func:`ista`. The momentum state is kept per image, so each image of the
     batch still stops on its own.
     """
-    check_measurements(y)
     _check_lam(lam)
+    return fista_prox(
+        physics, y, prox=lambda v, tau: soft_threshold(v, tau * lam), prior=_l1(lam), step=step,
+        x0=x0, stopping=stopping, reference=reference, callback=callback, keep_iterates=keep_iterates, force=force,
+    )
+
+
+def fista_prox(
+    physics: LinearPhysics,
+    y: torch.Tensor,
+    *,
+    prox: Callable[[torch.Tensor, float], torch.Tensor],
+    prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    step: float | None = None,
+    x0: torch.Tensor | None = None,
+    stopping: Stopping = Stopping(),
+    reference: torch.Tensor | None = None,
+    callback: Callback | None = None,
+    keep_iterates: bool = False,
+    force: bool = False,
+) -> Result:
+    """FISTA for ``min_x 1/2 ||Ax - y||^2 + g(x)`` with any proximal operator.
+
+    Args:
+        prox: ``prox(v, tau) = argmin_x tau g(x) + 1/2 ||x - v||^2`` (exact or a good inner solve,
+            e.g. TV by deepinv's ``TVDenoiser`` with threshold ``tau * lam``).
+        prior: per-image ``g(x)``, shape (B,), to record the objective; None records nothing.
+        Others: as in :func:`ista` (``tau <= 1/||A||^2``).
+    """
+    return _proximal_gradient(
+        physics, y, prox=prox, prior=prior, accelerated=True, step=step, x0=x0, stopping=stopping,
+        reference=reference, callback=callback, keep_iterates=keep_iterates, force=force,
+    )
+
+
+def _proximal_gradient(
+    physics: LinearPhysics,
+    y: torch.Tensor,
+    *,
+    prox: Callable[[torch.Tensor, float], torch.Tensor],
+    prior: Callable[[torch.Tensor], torch.Tensor] | None,
+    accelerated: bool,
+    step: float | None,
+    x0: torch.Tensor | None,
+    stopping: Stopping,
+    reference: torch.Tensor | None,
+    callback: Callback | None,
+    keep_iterates: bool,
+    force: bool,
+) -> Result:
+    """ISTA (``accelerated=False``, ``tau < 2/L``) or FISTA (``tau <= 1/L``, per-image momentum)."""
+    check_measurements(y)
     data = LeastSquares(physics, y)
     start = data.initial_point(x0)
-    tau = resolve_step(physics, start, step, limit=1.0, closed=True, force=force)
+    tau = resolve_step(physics, start, step, force=force, **({"limit": 1.0, "closed": True} if accelerated else {}))
     extrapolated = start.detach().clone()
     momentum = torch.ones(start.shape[0], dtype=start.dtype, device=start.device)
 
     def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        z = extrapolated[index]
-        x_next = soft_threshold(z - tau * data.gradient(z, index), tau * lam)
-        t = momentum[index]
-        t_next = (1 + torch.sqrt(1 + 4 * t.square())) / 2
-        weight = ((t - 1) / t_next).view(-1, *([1] * (x.ndim - 1)))
-        extrapolated[index] = x_next + weight * (x_next - x)
-        momentum[index] = t_next
+        z = extrapolated[index] if accelerated else x
+        x_next = prox(z - tau * data.gradient(z, index), tau)
+        if accelerated:
+            t = momentum[index]
+            t_next = (1 + torch.sqrt(1 + 4 * t.square())) / 2
+            weight = ((t - 1) / t_next).view(-1, *([1] * (x.ndim - 1)))
+            extrapolated[index] = x_next + weight * (x_next - x)
+            momentum[index] = t_next
         return x_next
 
     def objective(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return data.value(x, index) + lam * x.flatten(1).abs().sum(dim=1)
+        return data.value(x, index) + prior(x)
 
     return run_fixed_point(
-        step_map, start, step_size=tau, stopping=stopping, objective=objective,
+        step_map, start, step_size=tau, stopping=stopping, objective=None if prior is None else objective,
         reference=reference, callback=callback, keep_iterates=keep_iterates,
     )
 

@@ -52,6 +52,8 @@ class IterationRecord:
         step_size: the gradient step tau used.
         time: seconds since the solver started.
         active: number of images still iterating at the start of this iteration.
+        evaluations: cumulative evaluations of the solver's map T per image (an accelerated
+            iteration may spend two); None when not tracked.
     """
 
     iteration: int
@@ -63,9 +65,10 @@ class IterationRecord:
     step_size: float
     time: float
     active: int
+    evaluations: torch.Tensor | None = None
 
 
-_COLUMNS = ("residual", "relative_residual", "objective", "psnr", "ssim")
+_COLUMNS = ("residual", "relative_residual", "objective", "psnr", "ssim", "evaluations")
 
 
 @dataclass

@@ -1,0 +1,106 @@
+"""Benchmark 2: non-blind deblurring (DESIGN.md §5).
+
+BSDS500 ``val`` images, the 8 Levin kernels, circular boundary, Gaussian noise σ ∈ {0.01, 0.03};
+the observation of (image, kernel, σ) is drawn once from a seeded generator and shared by every
+method. A method maps ``(physics, y, sigma, reference)`` to a solver :class:`Result`; the table
+reports mean PSNR/SSIM of the (clipped) estimate, mean iterations, the fraction of runs that
+reached the tolerance, and seconds per run. Tuning helpers grid-search a method's parameter on
+*training* images only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+
+from ..io import load_image
+from ..metrics import psnr, ssim
+from ..operators import Blur, Boundary, kernels
+from ..solvers import Result
+from .tables import Table
+
+__all__ = ["DeblurMethod", "Observation", "deblurring_table", "observations", "tune"]
+
+DeblurMethod = Callable[[Blur, torch.Tensor, float, torch.Tensor], Result]
+"""``method(physics, y, sigma, reference) -> Result`` (reference only for the history)."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One deblurring problem: sharp image, kernel index, noise level and the blurred-noisy data."""
+
+    name: str
+    sharp: torch.Tensor
+    kernel: int
+    sigma: float
+    physics: Blur
+    y: torch.Tensor
+
+
+def _crop(image: torch.Tensor, size: int | None) -> torch.Tensor:
+    if size is None:
+        return image
+    top, left = max((image.shape[-2] - size) // 2, 0), max((image.shape[-1] - size) // 2, 0)
+    return image[..., top : top + size, left : left + size]
+
+
+def observations(
+    files: Iterable[Path], kernel_indices: Iterable[int], sigmas: Iterable[float], *, crop: int | None = None
+) -> list[Observation]:
+    """``y = k * x + n`` (circular), noise seeded by (image, kernel, σ)."""
+    problems = []
+    for image_index, path in enumerate(files):
+        sharp = _crop(load_image(path), crop)
+        for kernel in kernel_indices:
+            physics = Blur(kernels.levin(kernel), boundary=Boundary.CIRCULAR)
+            for sigma in sigmas:
+                seed = 1_000_003 * image_index + 1009 * kernel + round(sigma * 10_000)
+                noise = torch.randn(sharp.shape, generator=torch.Generator().manual_seed(seed))
+                problems.append(Observation(Path(path).stem, sharp, kernel, sigma, physics, physics.A(sharp) + sigma * noise))
+    return problems
+
+
+def _score(problem: Observation, method: DeblurMethod, device: torch.device) -> dict:
+    physics = problem.physics.to(device)
+    start = time.perf_counter()
+    result = method(physics, problem.y.to(device), problem.sigma, problem.sharp.to(device))
+    seconds = time.perf_counter() - start
+    estimate = result.x.float().clamp(0, 1).cpu()
+    return {"psnr": float(psnr(estimate, problem.sharp)[0]), "ssim": float(ssim(estimate, problem.sharp)[0]),
+            "iterations": result.iterations[0], "converged": float(result.converged), "seconds": seconds}
+
+
+def deblurring_table(
+    problems: list[Observation], methods: dict[str, DeblurMethod], *, title: str,
+    device: torch.device = torch.device("cpu"), progress: Callable[[str], None] | None = None,
+) -> Table:
+    """Mean scores per (σ, method), plus the blurred input as a baseline row."""
+    table = Table(title, ["sigma", "method", "psnr", "ssim", "iterations", "converged", "seconds", "runs"])
+    for sigma in sorted({p.sigma for p in problems}):
+        subset = [p for p in problems if p.sigma == sigma]
+        blurred = [(float(psnr(p.y.clamp(0, 1), p.sharp)[0]), float(ssim(p.y.clamp(0, 1), p.sharp)[0])) for p in subset]
+        table.add(sigma=sigma, method="blurred input", psnr=sum(b[0] for b in blurred) / len(blurred),
+                  ssim=sum(b[1] for b in blurred) / len(blurred), runs=len(subset))
+        for name, method in methods.items():
+            scores = [_score(p, method, device) for p in subset]
+            if progress is not None:
+                progress(f"sigma {sigma}: {name} done")
+            mean = {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
+            table.add(sigma=sigma, method=name, runs=len(scores), **mean)
+    return table
+
+
+def tune(
+    problems: list[Observation], build: Callable[[float], DeblurMethod], grid: Iterable[float],
+    device: torch.device = torch.device("cpu"),
+) -> tuple[float, dict[float, float]]:
+    """The grid value whose method has the best mean PSNR on ``problems`` (training images only)."""
+    means = {}
+    for value in grid:
+        method = build(value)
+        means[value] = sum(_score(p, method, device)["psnr"] for p in problems) / len(problems)
+    return max(means, key=means.get), means

@@ -1,0 +1,97 @@
+"""Benchmark output: tables as Markdown + CSV + JSON, figures as PNG, each with its provenance.
+
+Every file states the command that produced it, the machine (CPU cores or GPU model), the date
+and the package version, so a number in the repository can always be traced and regenerated.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..io import atomic_write_bytes
+
+__all__ = ["Provenance", "Table", "machine_description"]
+
+
+def machine_description(device: torch.device | None = None) -> str:
+    """E.g. ``"2-core CPU (x86_64), no GPU"`` or ``"NVIDIA H100 80GB HBM3 (GPU), 16-core CPU"``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = f"{cores}-core CPU ({platform.machine()})"
+    if device is not None and device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (GPU), {cpu}"
+    return f"{cpu}, no GPU" if not torch.cuda.is_available() else f"{cpu} (GPU present, not used)"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a result comes from: command, machine, date, version."""
+
+    command: str
+    machine: str
+    date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d"))
+    version: str = field(default_factory=lambda: _version())
+
+    @classmethod
+    def here(cls, device: torch.device | None = None, command: str | None = None) -> "Provenance":
+        return cls(command or "pnp " + " ".join(sys.argv[1:]), machine_description(device))
+
+    def markdown(self) -> str:
+        return (f"Command: `{self.command}`  \nMachine: {self.machine}  \nDate: {self.date}  \n"
+                f"Package: stable-pnp {self.version}, torch {torch.__version__}\n")
+
+    def to_dict(self) -> dict:
+        return {"command": self.command, "machine": self.machine, "date": self.date, "version": self.version}
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+@dataclass
+class Table:
+    """A titled table with named columns; rows are dicts keyed by column."""
+
+    title: str
+    columns: list[str]
+    rows: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, **row) -> None:
+        self.rows.append(row)
+
+    def markdown(self) -> str:
+        lines = [f"| {' | '.join(self.columns)} |", f"|{'---|' * len(self.columns)}"]
+        lines += [f"| {' | '.join(_cell(row.get(c)) for c in self.columns)} |" for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+    def write(self, folder: Path, name: str, provenance: Provenance) -> list[Path]:
+        """``name.md`` (provenance, table, notes), ``name.csv`` and ``name.json``, atomically."""
+        folder = Path(folder)
+        notes = "".join(f"\n{note}\n" for note in self.notes)
+        atomic_write_bytes(folder / f"{name}.md", f"# {self.title}\n\n{provenance.markdown()}\n{self.markdown()}{notes}".encode())
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_bytes(folder / f"{name}.csv", buffer.getvalue().encode())
+        record = {"title": self.title, **provenance.to_dict(), "columns": self.columns, "rows": self.rows, "notes": self.notes}
+        atomic_write_bytes(folder / f"{name}.json", (json.dumps(record, indent=2) + "\n").encode())
+        return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")]

@@ -1,0 +1,59 @@
+"""``pnp benchmark``: regenerate the tables and figures of ``benchmarks/results/``."""
+
+from __future__ import annotations
+
+import enum
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..device import resolve_device
+from .app import app, reports_errors
+
+
+class Benchmark(str, enum.Enum):
+    DENOISING = "denoising"
+    DEBLURRING = "deblurring"
+    CONVERGENCE = "convergence"
+    STABILITY = "stability"
+    CERTIFICATES = "certificates"
+    SPEED = "speed"
+    ALL = "all"
+
+
+@app.command("benchmark")
+@reports_errors
+def benchmark_command(
+    name: Benchmark = typer.Argument(..., help="Which benchmark, or all."),
+    data: Optional[Path] = typer.Option(None, help="BSDS500 root (val scores, train tunes); --quick works without."),
+    out: Path = typer.Option(Path("benchmarks/results"), "--out", "-o", help="Folder for tables and figures."),
+    quick: bool = typer.Option(False, help="A few small crops and few iterations: checks the pipeline in about a minute."),
+    images: Optional[int] = typer.Option(None, help="Number of val images (default: all for denoising, 3 for deblurring)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    euler: str = typer.Option("euler-sigma0.15", help="Euler model: shipped name or checkpoint path."),
+    dncnn: str = typer.Option("dncnn-sigma0.15", help="DnCNN model: shipped name or checkpoint path."),
+) -> None:
+    """Run a benchmark and write Markdown/CSV/JSON tables and PNG figures with their provenance.
+
+    Example: pnp benchmark all --quick --out /tmp/bench
+    """
+    from ..benchmarks import suite
+
+    settings = suite.Settings(out=out, data=data, quick=quick, images=images, device=resolve_device(device),
+                              euler=euler, dncnn=dncnn,
+                              command="pnp " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["benchmark"] else
+                              f"pnp benchmark {name.value}{' --quick' if quick else ''}")
+    runners = {
+        Benchmark.DENOISING: suite.run_denoising, Benchmark.DEBLURRING: suite.run_deblurring,
+        Benchmark.CONVERGENCE: suite.run_convergence, Benchmark.STABILITY: suite.run_stability,
+        Benchmark.CERTIFICATES: suite.run_certificates, Benchmark.SPEED: suite.run_speed,
+    }
+    chosen = list(runners) if name is Benchmark.ALL else [name]
+    for benchmark in chosen:
+        start = time.perf_counter()
+        table = runners[benchmark](settings)
+        typer.echo(f"# {table.title} ({time.perf_counter() - start:.0f} s)\n{table.markdown()}")
+    typer.echo(f"wrote {out}/")

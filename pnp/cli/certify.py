@@ -1,0 +1,65 @@
+"""``pnp certify`` and ``pnp models``: what a denoiser guarantees, and what ships."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..io import atomic_write_bytes
+from .app import app, reports_errors
+
+
+@app.command("certify")
+@reports_errors
+def certify_command(
+    model: str = typer.Argument(..., help="A shipped model name (see `pnp models`) or a checkpoint path."),
+    sigma: float = typer.Option(0.15, help="Noise level of the empirical test inputs."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the certificate as JSON here."),
+) -> None:
+    """Print the averagedness certificate of MODEL and its repeated-application test.
+
+    Exits with code 1 when the certificate fails (not proven averaged, or contradicted by a check).
+
+    Example: pnp certify euler --json certificate.json
+    """
+    from ..denoisers import certify, load
+
+    certificate = certify(load(model), sigma=sigma)
+    if json_path is not None:
+        atomic_write_bytes(json_path, (certificate.to_json() + "\n").encode())
+    typer.echo(str(certificate))
+    if not certificate.passed:
+        raise typer.Exit(code=1)
+
+
+@app.command("models")
+@reports_errors
+def models_command(
+    json_output: bool = typer.Option(False, "--json", help="Print the model cards as JSON."),
+) -> None:
+    """List the shipped denoisers: noise level, size, training data, validation PSNR.
+
+    Example: pnp models
+    """
+    from ..denoisers import available
+    from ..denoisers.zoo import WEIGHTS_DIR
+
+    cards = {}
+    for name in available():
+        sidecar = WEIGHTS_DIR / f"{name}.json"
+        cards[name] = json.loads(sidecar.read_text()) if sidecar.is_file() else {"architecture": name, "builtin": True}
+    if json_output:
+        typer.echo(json.dumps(cards, indent=2))
+        return
+    typer.echo(f"{'name':<20} {'arch':<7} {'sigma':>6} {'size':>9} {'val PSNR':>9}  training")
+    for name, card in cards.items():
+        path = WEIGHTS_DIR / f"{name}.pt"
+        size = f"{path.stat().st_size / 1e6:.2f} MB" if path.is_file() else "-"
+        level = card.get("noise_level")
+        psnr = card.get("validation_psnr")
+        training = card.get("training_data", "no training (parameter tuned per sigma)" if card.get("builtin") else "?")
+        typer.echo(f"{name:<20} {card.get('architecture', '?'):<7} {level if level is not None else 'any':>6} "
+                   f"{size:>9} {f'{psnr:.2f} dB' if psnr else '-':>9}  {training}")

@@ -1,0 +1,45 @@
+"""Pieces shared by the image commands: inputs, outputs, models, devices, the summary line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..demo import builtin_image
+from ..io import ImageData, read_image
+
+__all__ = ["example_input", "load_model", "output_path", "read_input"]
+
+
+def read_input(image: Path | None, example: bool) -> tuple[ImageData, str]:
+    """The input image and a name for it: a file, or the built-in example with ``--example``."""
+    if example:
+        if image is not None:
+            raise ValueError("give either an IMAGE or --example, not both")
+        return example_input(), "astronaut (built-in example)"
+    if image is None:
+        raise ValueError("no input image: give IMAGE, or --example to run on a built-in image")
+    return read_image(image), str(image)
+
+
+def example_input() -> ImageData:
+    return ImageData(builtin_image("astronaut"), None, 8)
+
+
+def output_path(image: Path | None, out: Path | None, tag: str, *, example_name: str) -> Path:
+    """``-o`` when given, else ``IMAGE_<tag>.<ext>`` next to the input; never the input itself."""
+    if out is None:
+        out = Path(example_name) if image is None else image.with_name(f"{image.stem}_{tag}{image.suffix}")
+    if image is not None and out.resolve() == image.resolve():
+        raise ValueError(f"the output path {out} is the input image; pass -o with another file name")
+    if out.is_dir():
+        raise ValueError(f"the output path {out} is a folder; pass -o with a file name such as {out / ('result.png')}")
+    return out
+
+
+def load_model(name: str, device: torch.device) -> torch.nn.Module:
+    """A zoo denoiser by name (``euler``, ``dncnn``, ``tv``, ...) or from a checkpoint path, on ``device``."""
+    from ..denoisers import load
+
+    return load(name).to(device).eval()

@@ -1,0 +1,71 @@
+"""``pnp train``: train an Euler-block or DnCNN denoiser on BSDS500 (or any folders of images)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..training import ModelConfig, NoiseRange, Splits, TrainConfig, export_best, find_bsds500, quick, train
+from .app import app, reports_errors
+
+
+@app.command("train")
+@reports_errors
+def train_command(
+    model: str = typer.Option("euler", help="Architecture: euler or dncnn."),
+    sigma: float = typer.Option(0.15, help="Training noise level (or the low end with --sigma-max)."),
+    sigma_max: Optional[float] = typer.Option(None, help="Draw the noise level uniformly in [sigma, sigma-max]."),
+    data: Optional[Path] = typer.Option(None, help="BSDS500 root (train on train+test, validate on val)."),
+    train_dir: Optional[Path] = typer.Option(None, help="Flat folder of training images (instead of --data)."),
+    val_dir: Optional[Path] = typer.Option(None, help="Flat folder of validation images (with --train-dir)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints, log.jsonl, curves.png, model.pt."),
+    steps: int = typer.Option(20_000, help="Optimiser steps."),
+    batch_size: int = typer.Option(16, help="Patches per step (per process)."),
+    patch: int = typer.Option(64, help="Patch side in pixels."),
+    lr: float = typer.Option(1e-3, help="Adam learning rate (cosine decay to 1%)."),
+    channels: int = typer.Option(64, help="Feature channels."),
+    blocks: int = typer.Option(10, help="Euler blocks (DnCNN: depth)."),
+    grayscale: bool = typer.Option(False, help="Train a one-channel model."),
+    val_every: int = typer.Option(1000, help="Validate every N steps."),
+    val_images: int = typer.Option(100, help="How many validation images to use."),
+    checkpoint_every: int = typer.Option(500, help="Write last.pt every N steps."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+    seed: int = typer.Option(0, help="Seed of initialisation, patches and noise."),
+    export: bool = typer.Option(False, "--export", help="Only export the best checkpoint of the (stopped) run in --out."),
+    quick_run: bool = typer.Option(False, "--quick", help="Preset: 8 channels, 2 blocks, 60 steps of 4 32x32 patches, 2 val images (overrides those options)."),
+) -> None:
+    """Train a denoiser. Example (GPU): pnp train --model euler --sigma 0.15 --data BSDS500 --out runs/euler
+
+    A run killed at any moment continues with --resume (same options); --export writes model.pt from
+    its best checkpoint so far.
+    """
+    if export:
+        summary = export_best(out)
+        typer.echo(f"exported the best checkpoint (step {summary.best_step}, validation PSNR "
+                   f"{summary.best_val_psnr:.2f} dB) of {summary.steps} steps to {summary.model_path}")
+        return
+    config = TrainConfig(
+        model=ModelConfig(name=model, channels=channels, blocks=blocks, in_channels=1 if grayscale else 3),
+        noise=NoiseRange(sigma, sigma_max), steps=steps, batch_size=batch_size, patch=patch, lr=lr,
+        val_every=val_every, val_images=val_images, checkpoint_every=checkpoint_every, seed=seed, device=device,
+    )
+    if quick_run:
+        config = quick(config)
+    summary = train(config, _splits(data, train_dir, val_dir), out, resume=resume)
+    typer.echo(
+        f"best validation PSNR {summary.best_val_psnr:.2f} dB (sigma {config.noise.nominal:g}) at step "
+        f"{summary.best_step}; {summary.patches_per_second:.1f} patches/s; model in {summary.model_path}"
+    )
+
+
+def _splits(data: Path | None, train_dir: Path | None, val_dir: Path | None) -> Splits:
+    if train_dir is not None or val_dir is not None:
+        if train_dir is None or val_dir is None or data is not None:
+            raise ValueError("give either --data BSDS500_ROOT, or both --train-dir and --val-dir")
+        return Splits.from_folders(train_dir, val_dir)
+    if data is None:
+        raise ValueError("no training data: pass --data BSDS500_ROOT (or --train-dir and --val-dir)")
+    return find_bsds500(data)

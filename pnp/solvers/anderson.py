@@ -1,0 +1,113 @@
+"""Safeguarded Anderson acceleration of a fixed-point iteration ``x = T(x)``.
+
+Plain (Krasnosel'skii-Mann) iteration ``x_{k+1} = T(x_k)`` of an averaged T converges, but slowly
+when T is close to non-expansive. Anderson acceleration (type II) extrapolates from the last
+``memory`` iterates: with residuals ``g_k = T(x_k) - x_k`` and the differences
+``ΔX = [x_{i+1} - x_i]``, ``ΔG = [g_{i+1} - g_i]``, it solves the small regularised least-squares
+problem ``γ = argmin ‖g_k - ΔG γ‖² + λ‖γ‖²`` and proposes ``x_AA = T(x_k) - (ΔX + ΔG) γ``.
+
+Safeguard (after Zhang, O'Donoghue and Boyd, 2020): the proposal is kept only if its residual is
+at most ``decrease`` times the residual of the point it came from; otherwise the iteration falls
+back to the plain step ``T(x_k)`` (one extra evaluation of T) and the memory is cleared. So the
+fixed-point residual never increases, and every accepted proposal shrinks it by the factor
+``decrease < 1``: the accepted extrapolations have summable residuals, the perturbation argument of
+Zhang et al. applies, and the guarantee of the plain iteration is kept. In the worst case the
+cost is two evaluations of T per iteration; in practice far fewer iterations are needed.
+
+Works per image of a batch (each with its own memory), on any tensor shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+__all__ = ["Anderson", "AndersonState"]
+
+
+@dataclass
+class AndersonState:
+    """Memory of one image: differences of iterates and residuals, and the pending proposal."""
+
+    dx: list[torch.Tensor] = field(default_factory=list)
+    dg: list[torch.Tensor] = field(default_factory=list)
+    last_x: torch.Tensor | None = None
+    last_g: torch.Tensor | None = None
+    fallback: torch.Tensor | None = None  # T(x) of the point the pending proposal came from
+    reference: float = float("inf")  # residual norm of that point
+    accepted: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class Anderson:
+    """Safeguarded type-II Anderson acceleration.
+
+    Args:
+        memory: how many past differences to use (m).
+        regularization: λ relative to ``‖ΔG‖²`` (keeps γ bounded when ΔG is ill-conditioned).
+        decrease: a proposal must have residual ``<= decrease * `` the residual it came from.
+    """
+
+    memory: int = 5
+    regularization: float = 1e-8
+    decrease: float = 0.99
+    states: dict[int, AndersonState] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.memory, int) or self.memory < 1:
+            raise ValueError(f"memory must be a positive integer, got {self.memory!r}")
+        if not 0 < self.decrease < 1:
+            raise ValueError(f"decrease must lie in (0, 1), got {self.decrease}")
+        if not self.regularization >= 0:
+            raise ValueError(f"regularization must be >= 0, got {self.regularization}")
+
+    def reset(self) -> None:
+        self.states.clear()
+
+    def _propose(self, state: AndersonState, x: torch.Tensor, t_x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        if state.last_x is not None:
+            state.dx.append((x - state.last_x).flatten())
+            state.dg.append((g - state.last_g).flatten())
+            del state.dx[: -self.memory], state.dg[: -self.memory]
+        state.last_x, state.last_g = x, g
+        if not state.dg:
+            return t_x
+        dg = torch.stack(state.dg, dim=1).double()
+        dx = torch.stack(state.dx, dim=1).double()
+        gram = dg.T @ dg
+        scale = self.regularization * float(gram.diagonal().sum()) + torch.finfo(torch.float64).tiny
+        gamma = torch.linalg.solve(gram + scale * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device),
+                                   dg.T @ g.flatten().double())
+        correction = ((dx + dg) @ gamma).to(t_x.dtype).view_as(t_x)
+        return t_x - correction
+
+    def step(self, image: int, x: torch.Tensor, t_x: torch.Tensor, apply_map) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """One accelerated step for ``image``.
+
+        Args:
+            x: the current point (maybe a pending proposal); ``t_x = T(x)``.
+            apply_map: ``T`` on this one image, for the fallback.
+
+        Returns:
+            ``(base, T(base), next_x, evaluations)``: the accepted point (``x``, or the fallback
+            when the proposal is rejected), its image under T, the next point to evaluate, and how
+            many extra evaluations of T were spent (0 or 1).
+        """
+        state = self.states.setdefault(image, AndersonState())
+        residual = float(torch.linalg.vector_norm(t_x - x))
+        extra = 0
+        if state.fallback is not None and not residual <= self.decrease * state.reference:
+            state.rejected += 1
+            x, state.fallback = state.fallback, None
+            state.dx.clear(), state.dg.clear()
+            state.last_x = state.last_g = None
+            t_x = apply_map(x)
+            residual, extra = float(torch.linalg.vector_norm(t_x - x)), 1
+        elif state.fallback is not None:
+            state.accepted += 1
+        proposal = self._propose(state, x, t_x, t_x - x)
+        state.fallback = t_x if proposal is not t_x else None
+        state.reference = residual
+        return x, t_x, proposal, extra

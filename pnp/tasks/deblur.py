@@ -1,0 +1,126 @@
+"""Deblurring as a user meets it: an observed image, a kernel, a denoiser -> a restored image.
+
+The model is ``y = k * x + n`` (:class:`pnp.operators.Blur`, reflect boundary by default because
+real photographs are not periodic) and the solver PnP proximal gradient
+``x_{k+1} = D_θ(x_k − τ Aᵀ(A x_k − y))`` started at ``y``, with ``τ = 1/‖A‖²`` unless given and
+``D_θ = (1−θ) I + θ D`` the denoiser at strength θ. With an averaged D the iteration converges.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
+from ..metrics import before_after
+from ..operators import Blur, Boundary
+from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd
+
+__all__ = ["DeblurOptions", "Restoration", "deblur", "simulate_blur"]
+
+
+@dataclass(frozen=True)
+class DeblurOptions:
+    """Solver settings for :func:`deblur`.
+
+    ``noise_level`` is the standard deviation of the noise in ``y`` (passed to the denoiser as
+    sigma); ``strength`` is θ; ``step`` the gradient step (default ``1/‖A‖²``); ``force`` runs a step
+    outside the convergent range ``(0, 2/‖A‖²)``; ``accelerate`` uses safeguarded Anderson
+    acceleration (same fixed point, several times fewer denoiser calls).
+    """
+
+    boundary: Boundary = Boundary.REFLECT
+    noise_level: float = 0.01
+    strength: float = 1.0
+    step: float | None = None
+    stopping: Stopping = field(default_factory=lambda: Stopping(max_iter=500, tol=1e-4))
+    force: bool = False
+    accelerate: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.noise_level >= 0:
+            raise ValueError(f"noise level must be >= 0, got {self.noise_level}")
+        if not 0 < self.strength <= 1:
+            raise ValueError(f"strength must lie in (0, 1], got {self.strength}")
+
+
+@dataclass
+class Restoration:
+    """A finished restoration; ``metrics()`` needs the sharp ``reference``."""
+
+    observed: torch.Tensor
+    restored: torch.Tensor
+    kernel: torch.Tensor
+    result: Result
+    seconds: float
+    reference: torch.Tensor | None = None
+
+    def metrics(self) -> dict[str, float]:
+        """PSNR/SSIM (peak 1) of the observed input and of the result, against the reference."""
+        if self.reference is None:
+            return {}
+        return before_after(self.observed, self.restored, self.reference)
+
+
+def simulate_blur(
+    sharp: torch.Tensor, kernel: torch.Tensor, *, boundary: Boundary, noise_level: float, seed: int = 0
+) -> torch.Tensor:
+    """``k * x + n`` with ``n ~ N(0, noise_level²)`` drawn from ``torch.Generator().manual_seed(seed)``."""
+    physics = Blur(kernel, boundary=boundary)
+    noise = torch.randn(sharp.shape, generator=torch.Generator().manual_seed(seed), dtype=sharp.dtype)
+    return physics.A(sharp) + noise_level * noise.to(sharp.device)
+
+
+def _check_image(image: torch.Tensor, name: str) -> None:
+    if image.ndim != 4 or image.shape[0] != 1 or image.shape[1] not in (1, 3):
+        raise ValueError(f"{name} must have shape (1, C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
+    if not torch.isfinite(image).all():
+        raise ValueError(f"{name} contains NaN or Inf values")
+
+
+TILE = 1024
+
+
+def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Module:
+    """Large images are denoised in ``TILE``-pixel tiles (exactly the same result, bounded memory)."""
+    if max(image.shape[-2:]) <= TILE:
+        return prior
+    try:
+        return Tiled(prior, tile=TILE, overlap=receptive_radius(prior))
+    except ValueError:  # a non-local denoiser (TV): no tiling
+        return prior
+
+
+def deblur(
+    observed: torch.Tensor,
+    kernel: torch.Tensor,
+    denoiser: torch.nn.Module,
+    options: DeblurOptions = DeblurOptions(),
+    *,
+    reference: torch.Tensor | None = None,
+    callback: Callback | None = None,
+) -> Restoration:
+    """Restore ``observed`` (1, C, H, W), blurred by ``kernel``, with PnP-PGD and ``denoiser``.
+
+    Runs on the device of ``observed`` (move the denoiser there first). Grey images use a colour
+    denoiser through :class:`ColourOnGrey` (averagedness kept). ``reference`` (the sharp image,
+    when known) adds PSNR/SSIM to the history and to :meth:`Restoration.metrics`.
+    """
+    _check_image(observed, "the observed image")
+    if reference is not None and reference.shape != observed.shape:
+        raise ValueError(f"reference has shape {tuple(reference.shape)}, expected {tuple(observed.shape)}")
+    physics = Blur(kernel.to(observed.device), boundary=options.boundary).to(observed.device)
+    prior = _bounded_memory(ColourOnGrey(denoiser), observed)
+    if options.strength != 1.0:
+        prior = Relaxed(prior, options.strength)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        result = pnp_pgd(
+            physics, observed, prior, sigma=options.noise_level, step=options.step, x0=observed,
+            stopping=options.stopping, reference=reference, callback=callback, force=options.force,
+            acceleration=Anderson() if options.accelerate else None,
+        )
+    seconds = time.perf_counter() - start
+    return Restoration(observed, result.x.clamp(0, 1), kernel, result, seconds, reference)

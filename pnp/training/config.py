@@ -1,0 +1,102 @@
+"""Training options, grouped in frozen dataclasses (what to train, on what, for how long)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+__all__ = ["ModelConfig", "NoiseRange", "TrainConfig", "quick"]
+
+
+@dataclass(frozen=True)
+class NoiseRange:
+    """Gaussian noise level per patch: ``low`` when ``high`` is None, else uniform in [low, high]."""
+
+    low: float = 0.15
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.low) and self.low >= 0):
+            raise ValueError(f"noise level must be >= 0, got {self.low}")
+        if self.high is not None and not (math.isfinite(self.high) and self.high >= self.low):
+            raise ValueError(f"noise range needs high >= low, got [{self.low}, {self.high}]")
+
+    @property
+    def nominal(self) -> float:
+        """The level the model is named and validated at (the middle of a range)."""
+        return self.low if self.high is None else (self.low + self.high) / 2
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture: ``name`` in {"euler", "dncnn"}; ``channels`` and ``blocks`` (Euler blocks, or
+    DnCNN depth); ``in_channels`` 3 (colour) or 1 (grayscale)."""
+
+    name: str = "euler"
+    channels: int = 64
+    blocks: int = 10
+    in_channels: int = 3
+
+    def __post_init__(self) -> None:
+        if self.name not in ("euler", "dncnn"):
+            raise ValueError(f"unknown model {self.name!r}; choose euler or dncnn")
+        if self.in_channels not in (1, 3):
+            raise ValueError(f"in_channels must be 1 or 3, got {self.in_channels}")
+        if self.channels < self.in_channels or self.blocks < 1:
+            raise ValueError(
+                f"need channels >= in_channels and blocks >= 1, got channels={self.channels}, blocks={self.blocks}"
+            )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run (and so goes into its checkpoints).
+
+    ``steps`` optimiser steps of Adam (``lr``, cosine decay to ``lr * final_lr_fraction``) on batches
+    of ``batch_size`` random ``patch`` x ``patch`` crops; validation PSNR on ``val_images`` full-size
+    validation images every ``val_every`` steps; a checkpoint every ``checkpoint_every`` steps.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    noise: NoiseRange = field(default_factory=NoiseRange)
+    steps: int = 20_000
+    batch_size: int = 16
+    patch: int = 64
+    lr: float = 1e-3
+    final_lr_fraction: float = 0.01
+    weight_decay: float = 0.0
+    val_every: int = 1000
+    val_images: int = 100
+    checkpoint_every: int = 500
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "patch", "val_every", "checkpoint_every", "val_images"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        data = dict(data)
+        data["model"] = ModelConfig(**data["model"])
+        data["noise"] = NoiseRange(**data["noise"])
+        return cls(**data)
+
+
+def quick(config: TrainConfig) -> TrainConfig:
+    """The ``--quick`` preset: a tiny model and run that finishes on 2 CPU cores in about a minute."""
+    return replace(
+        config,
+        model=replace(config.model, channels=8, blocks=2),
+        steps=60, batch_size=4, patch=32, val_every=30, val_images=2, checkpoint_every=20,
+    )

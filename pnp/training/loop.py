@@ -1,0 +1,289 @@
+"""The training loop: MSE on noisy random patches, Adam with cosine decay, validation, checkpoints.
+
+One step: draw ``batch_size`` clean patches and a noise level per patch, add fresh Gaussian noise,
+minimise ``mean ||D(x + n) - x||^2`` by one Adam step, then let the model family restore its
+invariants (for Euler nets: one warm-started power iteration per block, in float32, so the step
+rule ``h ||W||^2 <= 2(1 - delta)`` keeps holding). Every ``val_every`` steps the PSNR (peak 1) on
+full-size validation images with fixed noise decides the best checkpoint; every
+``checkpoint_every`` steps ``last.pt`` is rewritten atomically and a line is appended to
+``log.jsonl``. ``resume=True`` continues from ``last.pt``; on the CPU the resumed run is
+bit-identical to an uninterrupted one with the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from ..io import atomic_write_bytes
+from ..metrics import psnr
+from .checkpoint import CheckpointError, load_training_state, save_training_state
+from .config import TrainConfig
+from .data import ImageBank, PatchSampler, Splits
+from .distributed import Processes, setup, teardown
+from .models import ModelFamily, family_for
+from .report import plot_curves
+
+__all__ = ["TrainSummary", "export_best", "read_log", "train", "validate"]
+
+StepHook = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """What a run produced: the best validation PSNR and where the exported model is."""
+
+    steps: int
+    best_val_psnr: float
+    best_step: int
+    seconds: float
+    patches_per_second: float
+    model_path: Path
+    metadata: dict
+
+
+def validate(model: torch.nn.Module, bank: ImageBank, sigma: float, device: torch.device) -> float:
+    """Mean PSNR of ``model`` on every image of ``bank`` with fixed noise (seed = image index)."""
+    was_training = model.training
+    model.eval()
+    scores = []
+    with torch.no_grad():
+        for index in range(len(bank)):
+            clean = bank.image(index)
+            noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(index))
+            noisy = (clean + sigma * noise).to(device)
+            scores.append(float(psnr(model(noisy, sigma).float().clamp(0, 1).cpu(), clean)[0]))
+    model.train(was_training)
+    return sum(scores) / len(scores)
+
+
+class _Run:
+    """The state of one training run (the loop body lives in :func:`train`)."""
+
+    def __init__(self, config: TrainConfig, splits: Splits, out: Path, processes: Processes) -> None:
+        self.config, self.out, self.processes = config, out, processes
+        self.family: ModelFamily = family_for(config.model.name)
+        torch.manual_seed(config.seed)
+        self.model = self.family.build(config.model).to(processes.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, T_max=config.steps, eta_min=config.lr * config.final_lr_fraction
+        )
+        channels = config.model.in_channels
+        self.sampler = PatchSampler(ImageBank(splits.train, channels=channels), patch=config.patch,
+                                    seed=config.seed, rank=processes.rank)
+        self.val_bank = ImageBank(splits.val[: config.val_images], channels=channels) if processes.is_main else None
+        self.noise = torch.Generator().manual_seed(config.seed * 7919 + 1 + processes.rank)
+        self.step, self.best_psnr, self.best_step, self.last_psnr = 0, -math.inf, 0, math.nan
+        self.training_data = {"train_images": len(splits.train), "val_images": len(splits.val[: config.val_images])}
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "config": self.config.to_dict(), "step": self.step, "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "sampler": self.sampler.state_dict(), "noise": self.noise.get_state(),
+            "torch_rng": torch.get_rng_state(), "best_psnr": self.best_psnr, "best_step": self.best_step,
+            "last_psnr": self.last_psnr, "training_data": self.training_data,
+        }
+
+    def restore(self, state: dict) -> None:
+        if state["config"] != self.config.to_dict():
+            raise CheckpointError(
+                f"the checkpoint in {self.out} was written with different options; resume with the "
+                "same options or start a new run in another --out folder"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.noise.set_state(state["noise"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step, self.best_psnr, self.best_step = state["step"], state["best_psnr"], state["best_step"]
+        self.last_psnr = state["last_psnr"]
+
+    # -- one step -------------------------------------------------------------------------
+    def noisy_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        clean = self.sampler(self.config.batch_size)
+        low, high = self.config.noise.low, self.config.noise.high
+        sigma = torch.full((clean.shape[0], 1, 1, 1), low)
+        if high is not None:
+            sigma = low + (high - low) * torch.rand(sigma.shape, generator=self.noise)
+        noisy = clean + sigma * torch.randn(clean.shape, generator=self.noise)
+        device = self.processes.device
+        pin = device.type == "cuda"
+        move = (lambda t: t.pin_memory().to(device, non_blocking=True)) if pin else (lambda t: t.to(device))
+        return move(noisy), move(clean), sigma
+
+    def train_step(self, network: torch.nn.Module) -> float:
+        noisy, clean, sigma = self.noisy_batch()
+        amp = self.config.amp and self.processes.device.type == "cuda"
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+            estimate = network(noisy, sigma.to(noisy.device))
+        loss = torch.nn.functional.mse_loss(estimate.float(), clean)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        with torch.no_grad():
+            self.family.after_step(self.model)  # float32, outside autocast
+        return float(loss.detach())
+
+
+def _metadata(run: _Run, seconds: float, throughput: float) -> dict:
+    config = run.config
+    return {
+        "architecture": {"name": config.model.name, "channels": config.model.channels,
+                         "blocks": config.model.blocks, "in_channels": config.model.in_channels},
+        "noise_level": config.noise.nominal,
+        "noise_range": [config.noise.low, config.noise.high if config.noise.high is not None else config.noise.low],
+        "training_data": "BSDS500 train+test" if run.training_data["train_images"] == 400 else "user folder",
+        **run.training_data,
+        "steps": run.step, "best_step": run.best_step, "batch_size": config.batch_size, "patch": config.patch,
+        "lr": config.lr, "seed": config.seed,
+        "device": str(run.processes.device) + (f" x{run.processes.world_size}" if run.processes.distributed else ""),
+        "validation_psnr": run.best_psnr, "seconds": seconds, "patches_per_second": throughput,
+    }
+
+
+def train(
+    config: TrainConfig,
+    splits: Splits,
+    out: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_step: StepHook | None = None,
+) -> TrainSummary:
+    """Train a denoiser; writes ``last.pt``, ``best.pt``, ``log.jsonl``, ``curves.png`` and the
+    exported ``model.pt`` (+ ``model.json`` metadata) into ``out``.
+
+    ``on_step(step)`` is called after every step (tests use it to interrupt a run).
+    """
+    out = Path(out)
+    processes = setup(config.device)
+    try:
+        run = _Run(config, splits, out, processes)
+        if resume:
+            run.restore(load_training_state(out / "last.pt"))
+        elif (out / "last.pt").exists():
+            raise CheckpointError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+        return _loop(run, on_step, progress)
+    finally:
+        teardown(processes)
+
+
+def _loop(run: _Run, on_step: StepHook | None, progress: bool) -> TrainSummary:
+    config, processes = run.config, run.processes
+    network = run.model
+    if processes.distributed:
+        ids = [processes.device.index] if processes.device.type == "cuda" else None
+        network = DistributedDataParallel(run.model, device_ids=ids)
+    if processes.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    log = _Log(run.out / "log.jsonl", keep_through=run.step) if processes.is_main else None
+    bar = tqdm(total=config.steps, initial=run.step, desc=f"train {config.model.name}",
+               disable=not (progress and processes.is_main))
+    losses, interval_start, started = [], time.perf_counter(), time.perf_counter()
+    first_step = run.step
+    while run.step < config.steps:
+        losses.append(run.train_step(network))
+        run.step += 1
+        if processes.is_main and (run.step % config.val_every == 0 or run.step == config.steps):
+            run.last_psnr = validate(run.model, run.val_bank, config.noise.nominal, processes.device)
+            if run.last_psnr > run.best_psnr:
+                run.best_psnr, run.best_step = run.last_psnr, run.step
+                save_training_state({"model": run.model.state_dict(), "step": run.step}, run.out / "best.pt")
+        bar.set_postfix(loss=f"{losses[-1]:.2e}", val_psnr=f"{run.last_psnr:.2f}", refresh=False)
+        bar.update(1)
+        if run.step % config.checkpoint_every == 0 or run.step == config.steps:
+            elapsed = time.perf_counter() - interval_start
+            if processes.is_main:  # log first: a resumed run drops log lines past its checkpoint
+                log.write(run, losses, len(losses) * config.batch_size * processes.world_size / elapsed)
+                save_training_state(run.state(), run.out / "last.pt")
+            processes.barrier()
+            losses, interval_start = [], time.perf_counter()
+        if on_step is not None:
+            on_step(run.step)
+    bar.close()
+    seconds = time.perf_counter() - started
+    throughput = (run.step - first_step) * config.batch_size * processes.world_size / max(seconds, 1e-9)
+    return _finish(run, seconds, throughput)
+
+
+def _finish(run: _Run, seconds: float, throughput: float) -> TrainSummary:
+    """Load the best weights, certify, export ``model.pt`` + ``model.json``, draw the curves."""
+    metadata = _metadata(run, seconds, throughput)
+    model_path = run.out / "model.pt"
+    if run.processes.is_main:
+        best = load_training_state(run.out / "best.pt")
+        run.model.load_state_dict(best["model"])
+        metadata = run.family.export(run.model, model_path, metadata)
+        plot_curves(read_log(run.out / "log.jsonl"), run.out / "curves.png")
+    run.processes.barrier()
+    return TrainSummary(run.step, run.best_psnr, run.best_step, seconds, throughput, model_path, metadata)
+
+
+def read_log(path: Path) -> list[dict]:
+    """The entries of a ``log.jsonl``; a line cut short by a killed run is skipped."""
+    entries = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
+
+
+def export_best(out: Path) -> TrainSummary:
+    """Export the best checkpoint of a run in ``out`` that was stopped early (or finished).
+
+    Reads ``last.pt`` (options, step, best score) and ``best.pt`` (weights), then writes
+    ``model.pt`` + ``model.json`` and ``curves.png`` as a finished run would; the metadata says how
+    many steps were actually done.
+    """
+    out = Path(out)
+    state = load_training_state(out / "last.pt")
+    config = TrainConfig.from_dict(state["config"])
+    processes = Processes(rank=0, world_size=1, device=torch.device("cpu"))
+    run = _Run.__new__(_Run)  # the parts of a run that exporting needs, without loading the data
+    run.config, run.out, run.processes = config, out, processes
+    run.family = family_for(config.model.name)
+    torch.manual_seed(config.seed)
+    run.model = run.family.build(config.model)
+    run.step, run.best_psnr, run.best_step = state["step"], state["best_psnr"], state["best_step"]
+    run.training_data = state.get("training_data", {"train_images": None, "val_images": config.val_images})
+    entries = read_log(out / "log.jsonl") if (out / "log.jsonl").exists() else []
+    seconds = sum(config.checkpoint_every * config.batch_size / e["patches_per_second"]
+                  for e in entries if e.get("patches_per_second"))
+    throughput = run.step * config.batch_size / seconds if seconds else float("nan")
+    return _finish(run, seconds, throughput)
+
+
+class _Log:
+    """``log.jsonl``: one JSON line per checkpoint interval; lines past a resumed step are dropped."""
+
+    def __init__(self, path: Path, keep_through: int) -> None:
+        self.path = path
+        entries = read_log(path) if path.exists() else []
+        kept = [json.dumps(entry) for entry in entries if entry["step"] <= keep_through]
+        atomic_write_bytes(path, "".join(f"{line}\n" for line in kept).encode())
+
+    def write(self, run: _Run, losses: list[float], throughput: float) -> None:
+        entry = {
+            "step": run.step, "loss": sum(losses) / len(losses), "lr": run.scheduler.get_last_lr()[0],
+            "val_psnr": None if math.isnan(run.last_psnr) else run.last_psnr,
+            "best_val_psnr": None if math.isinf(run.best_psnr) else run.best_psnr,
+            "patches_per_second": throughput,
+        }
+        entry.update(run.family.diagnostics(run.model))
+        with self.path.open("a") as stream:
+            stream.write(json.dumps(entry) + "\n")

@@ -1,0 +1,141 @@
+"""The training loop: a quick run end to end, exact resume, the CLI, and a 2-process gloo run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from pnp.cli import app
+from pnp.training import CheckpointError, ModelConfig, NoiseRange, Splits, TrainConfig, read_log, train
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Splits:
+    """Smooth random colour images: 4 to train on, 2 to validate on."""
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 4), ("val", 2)):
+        (root / split).mkdir()
+        for i in range(count):
+            coarse = rng.random((6, 5, 3))
+            image = Image.fromarray((coarse * 255).astype(np.uint8)).resize((40, 48), Image.BICUBIC)
+            image.save(root / split / f"{i}.png")
+    return Splits.from_folders(root / "train", root / "val")
+
+
+def _config(name: str = "euler", **changes) -> TrainConfig:
+    base = TrainConfig(
+        model=ModelConfig(name, channels=6, blocks=2), noise=NoiseRange(0.1), steps=8, batch_size=2,
+        patch=16, lr=2e-3, val_every=4, val_images=2, checkpoint_every=3, device="cpu", seed=3,
+    )
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize("name", ["euler", "dncnn"])
+def test_quick_run_writes_everything_and_learns(tmp_path, tiny_data, name):
+    summary = train(_config(name, steps=12), tiny_data, tmp_path, progress=False)
+    assert {"last.pt", "best.pt", "log.jsonl", "curves.png", "model.pt"} <= {p.name for p in tmp_path.iterdir()}
+    log = read_log(tmp_path / "log.jsonl")
+    assert [entry["step"] for entry in log] == [3, 6, 9, 12]
+    assert all(np.isfinite(entry["loss"]) for entry in log)
+    assert log[-1]["loss"] < log[0]["loss"], "the loss should go down"
+    if name == "euler":  # an averaged net starts near a smoothing; the noisy input is 20 dB at sigma 0.1
+        assert summary.best_val_psnr > 20.0
+    assert summary.metadata["noise_level"] == 0.1 and summary.metadata["steps"] == 12
+
+
+def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path, tiny_data):
+    config = _config()
+    train(config, tiny_data, tmp_path / "whole", progress=False)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_5(step: int) -> None:  # after the checkpoint at step 3
+        if step == 5:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(config, tiny_data, tmp_path / "cut", progress=False, on_step=kill_at_step_5)
+    train(config, tiny_data, tmp_path / "cut", resume=True, progress=False)
+    whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=False)
+    cut = torch.load(tmp_path / "cut" / "last.pt", weights_only=False)
+    assert whole["step"] == cut["step"] == 8
+    for key, value in whole["model"].items():
+        assert torch.equal(value, cut["model"][key]), key
+    assert [e["step"] for e in read_log(tmp_path / "cut" / "log.jsonl")] == [3, 6, 8]
+    assert read_log(tmp_path / "cut" / "log.jsonl")[-1]["loss"] == read_log(tmp_path / "whole" / "log.jsonl")[-1]["loss"]
+
+
+def test_resume_refuses_other_options_and_new_run_refuses_old_folder(tmp_path, tiny_data):
+    train(_config(steps=3), tiny_data, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="different options"):
+        train(_config(steps=3, lr=1e-2), tiny_data, tmp_path, resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="--resume"):
+        train(_config(steps=3), tiny_data, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        train(_config(steps=3), tiny_data, tmp_path / "empty", resume=True, progress=False)
+
+
+def test_cli_train_quick_and_errors(tmp_path, tiny_data):
+    data = tiny_data.train[0].parent.parent
+    result = CliRunner().invoke(app, ["train", "--quick", "--data", str(data), "--out", str(tmp_path / "run"),
+                                      "--patch", "16", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "best validation PSNR" in result.output and (tmp_path / "run" / "model.pt").is_file()
+    for arguments, message in (
+        (["--data", str(tmp_path / "nowhere")], "data folder not found"),
+        (["--data", str(data), "--model", "unet"], "unknown model"),
+        (["--data", str(data), "--device", "cuda"] if not torch.cuda.is_available() else ["--steps", "0"], "cuda"
+         if not torch.cuda.is_available() else "steps"),
+        ([], "no training data"),
+    ):
+        result = CliRunner().invoke(app, ["train", "--quick", "--out", str(tmp_path / "x"), *arguments])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error: ") and message in result.output, result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="torchrun with gloo")
+def test_two_process_gloo_run(tmp_path, tiny_data):
+    data = tiny_data.train[0].parent.parent
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+        "-m", "pnp.cli", "train", "--quick", "--data", str(data), "--out", str(tmp_path / "ddp"),
+        "--patch", "16", "--device", "cpu", "--val-images", "1",
+    ]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=240, env=environment)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    metadata = json.loads((tmp_path / "ddp" / "model.json").read_text())
+    assert metadata["device"] == "cpu x2"
+    assert [e["step"] for e in read_log(tmp_path / "ddp" / "log.jsonl")][-1] == 60  # the --quick preset
+    assert Path(tmp_path / "ddp" / "last.pt").is_file()
+
+
+def test_export_of_a_stopped_run(tmp_path, tiny_data):
+    class Stop(Exception):
+        pass
+
+    def stop_at_7(step: int) -> None:
+        if step == 7:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(_config(), tiny_data, tmp_path, progress=False, on_step=stop_at_7)
+    result = CliRunner().invoke(app, ["train", "--out", str(tmp_path), "--export"])
+    assert result.exit_code == 0, result.output
+    metadata = json.loads((tmp_path / "model.json").read_text())
+    assert metadata["steps"] == 6 and metadata["best_step"] == 4
+    from pnp.denoisers import load
+
+    assert load(tmp_path / "model.pt")(torch.rand(1, 3, 9, 9), None).shape == (1, 3, 9, 9)
