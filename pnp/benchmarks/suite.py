@@ -58,8 +58,10 @@ def _files(settings: Settings, split: str, count: int) -> list[Path]:
     from ..training import find_bsds500
 
     splits = find_bsds500(settings.data)
-    files = splits.val if split == "val" else splits.train
-    return list(files[:count])
+    if split == "train":
+        return list(splits.train[:count])
+    # a subset of val is taken from the end: training selects checkpoints on the first val images
+    return list(splits.val[-count:]) if count < len(splits.val) else list(splits.val)
 
 
 def _builtin_files(folder: Path, split: str, count: int) -> list[Path]:
@@ -118,7 +120,7 @@ def run_deblurring(settings: Settings) -> Table:
     quick = settings.quick
     iterations, tol = (5, 1e-4) if quick else (300, 1e-4)
     kernels_used = [1, 5] if quick else list(range(1, 9))
-    crop = 48 if quick else 128
+    crop = 48 if quick else 96
     sigmas = [0.01] if quick else [0.01, 0.03]
     files = settings.val_files(1 if quick else 3)
     euler, dncnn = _model(settings.euler, settings), _model(settings.dncnn, settings)
@@ -158,7 +160,7 @@ def _problem(settings: Settings, crop: int):
 
 def run_convergence(settings: Settings) -> Table:
     iterations = 10 if settings.quick else 1000
-    physics, y, sharp = _problem(settings, 48 if settings.quick else 128)
+    physics, y, sharp = _problem(settings, 48 if settings.quick else 64)
 
     def plain(denoiser):
         return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, stopping=Stopping(n, tol),
@@ -193,7 +195,7 @@ def tv_prox(weight: float = 0.005):
 def run_stability(settings: Settings) -> Table:
     counts = [1, 2, 5] if settings.quick else [1, 10, 50, 200]
     files = settings.val_files(1)
-    sharp = deblurring._crop(denoising.load_image(files[0]), 64 if settings.quick else 160)
+    sharp = deblurring._crop(denoising.load_image(files[0]), 64 if settings.quick else 96)
     noisy = denoising.noisy_copy(sharp, 0.15, 0).to(settings.device)
     orbits = {name: convergence.repeated_application(_model(model, settings), noisy, sharp, counts)
               for name, model in (("DnCNN", settings.dncnn), ("Euler", settings.euler))}
@@ -229,7 +231,7 @@ def run_speed(settings: Settings) -> Table:
     files = settings.val_files(1)
     problem = deblurring.observations(files[:1], [3], [0.01], crop=48 if settings.quick else None)[0]
     table = speed.speed_table(problem.physics.to(settings.device), problem.y.to(settings.device),
-                              _model(settings.euler, settings), 0.01, iterations=3 if settings.quick else 10, tol=1e-4)
+                              _model(settings.euler, settings), 0.01, iterations=3 if settings.quick else 5, tol=1e-4)
     table.notes.append(f"Euler sigma 0.15 weights, Levin kernel 3, sigma 0.01, image {tuple(problem.y.shape)}.")
     table.write(settings.out, "speed", settings.provenance)
     return table

@@ -31,7 +31,7 @@ def benchmark_command(
     data: Optional[Path] = typer.Option(None, help="BSDS500 root (val scores, train tunes); --quick works without."),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", "-o", help="Folder for tables and figures."),
     quick: bool = typer.Option(False, help="A few small crops and few iterations: checks the pipeline in about a minute."),
-    images: Optional[int] = typer.Option(None, help="Number of val images (default: all for denoising, 3 for deblurring)."),
+    images: Optional[int] = typer.Option(None, help="Number of val images, taken from the end of val (default: all 100 for denoising, 3 for deblurring)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     euler: str = typer.Option("euler-sigma0.15", help="Euler model: shipped name or checkpoint path."),
     dncnn: str = typer.Option("dncnn-sigma0.15", help="DnCNN model: shipped name or checkpoint path."),

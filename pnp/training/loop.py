@@ -145,7 +145,7 @@ def _metadata(run: _Run, seconds: float, throughput: float) -> dict:
                          "blocks": config.model.blocks, "in_channels": config.model.in_channels},
         "noise_level": config.noise.nominal,
         "noise_range": [config.noise.low, config.noise.high if config.noise.high is not None else config.noise.low],
-        "training_data": "BSDS500 train+test" if run.training_data["train_images"] == 400 else "user folder",
+        "training_data": {400: "BSDS500 train+test", None: "unknown"}.get(run.training_data["train_images"], "user folder"),
         **run.training_data,
         "steps": run.step, "best_step": run.best_step, "batch_size": config.batch_size, "patch": config.patch,
         "lr": config.lr, "seed": config.seed,
