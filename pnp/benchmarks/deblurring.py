@@ -17,10 +17,10 @@ from typing import Callable, Iterable
 
 import torch
 
-from ..io import load_image
 from ..metrics import psnr, ssim
 from ..operators import Blur, Boundary, kernels
 from ..solvers import Result
+from .images import load_crop
 from .tables import Table
 
 __all__ = ["DeblurMethod", "Observation", "deblurring_table", "observations", "tune"]
@@ -41,20 +41,13 @@ class Observation:
     y: torch.Tensor
 
 
-def _crop(image: torch.Tensor, size: int | None) -> torch.Tensor:
-    if size is None:
-        return image
-    top, left = max((image.shape[-2] - size) // 2, 0), max((image.shape[-1] - size) // 2, 0)
-    return image[..., top : top + size, left : left + size]
-
-
 def observations(
     files: Iterable[Path], kernel_indices: Iterable[int], sigmas: Iterable[float], *, crop: int | None = None
 ) -> list[Observation]:
     """``y = k * x + n`` (circular), noise seeded by (image, kernel, σ)."""
     problems = []
     for image_index, path in enumerate(files):
-        sharp = _crop(load_image(path), crop)
+        sharp = load_crop(path, crop)
         for kernel in kernel_indices:
             physics = Blur(kernels.levin(kernel), boundary=Boundary.CIRCULAR)
             for sigma in sigmas:

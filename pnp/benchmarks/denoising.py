@@ -13,8 +13,8 @@ from typing import Callable
 
 import torch
 
-from ..io import load_image
 from ..metrics import psnr, ssim
+from .images import load_crop
 from .tables import Table
 
 __all__ = ["DenoiseMethod", "denoising_table", "noisy_copy"]
@@ -30,13 +30,6 @@ def noisy_copy(clean: torch.Tensor, sigma: float, image_index: int) -> torch.Ten
     return clean + sigma * noise
 
 
-def _crop(image: torch.Tensor, size: int | None) -> torch.Tensor:
-    if size is None:
-        return image
-    top, left = (image.shape[-2] - size) // 2, (image.shape[-1] - size) // 2
-    return image[..., max(top, 0) : max(top, 0) + size, max(left, 0) : max(left, 0) + size]
-
-
 def denoising_table(
     files: list[Path],
     sigmas: list[float],
@@ -50,7 +43,7 @@ def denoising_table(
         f"Denoising, BSDS500 val ({len(files)} images{f', central {crop}x{crop} crops' if crop else ''})",
         ["sigma", "method", "psnr", "ssim", "seconds_per_image", "images"],
     )
-    images = [_crop(load_image(path), crop) for path in files]
+    images = [load_crop(path, crop) for path in files]
     for sigma in sigmas:
         scores: dict[str, list[tuple[float, float, float]]] = {"noisy input": [], **{name: [] for name in methods}}
         for index, clean in enumerate(images):

@@ -18,6 +18,7 @@ from ..io import save_image
 from ..operators import Blur
 from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd
 from . import convergence, deblurring, denoising, speed
+from .images import load_crop
 from .tables import Provenance, Table
 
 __all__ = ["Settings", "run_certificates", "run_convergence", "run_deblurring", "run_denoising", "run_speed",
@@ -105,14 +106,19 @@ def _pnp(denoiser, iterations: int, tol: float) -> deblurring.DeblurMethod:
     return method
 
 
-def _tv_fista(weight: float, iterations: int, tol: float) -> deblurring.DeblurMethod:
+def _tv_prox(weight: float):
+    """``prox_{tau weight TV}`` by 100 Chambolle-Pock iterations (deepinv's TV denoiser)."""
     tv = TV(weight=1.0, max_iter=100)
 
+    def prox(v, tau):
+        tv.weight = tau * weight
+        return tv(v, None)
+    return prox
+
+
+def _tv_fista(weight: float, iterations: int, tol: float) -> deblurring.DeblurMethod:
     def method(physics: Blur, y, sigma, reference):
-        def prox(v, tau):
-            tv.weight = tau * weight
-            return tv(v, None)
-        return fista_prox(physics, y, prox=prox, x0=y, stopping=Stopping(iterations, tol))
+        return fista_prox(physics, y, prox=_tv_prox(weight), x0=y, stopping=Stopping(iterations, tol))
     return method
 
 
@@ -170,11 +176,13 @@ def run_convergence(settings: Settings) -> Table:
         return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, stopping=Stopping(n, tol),
                                             acceleration=Anderson())
 
-    runs = {"PnP-Euler": (plain(_model(settings.euler, settings)), fast(_model(settings.euler, settings))),
-            "PnP-DnCNN": (plain(_model(settings.dncnn, settings)), fast(_model(settings.dncnn, settings))),
-            "TV (FISTA)": (lambda n, tol, keep: fista_prox(physics, y, prox=tv_prox(), x0=y, stopping=Stopping(n, tol),
+    euler, dncnn = _model(settings.euler, settings), _model(settings.dncnn, settings)
+    runs = {"PnP-Euler": (plain(euler), fast(euler)),
+            "PnP-DnCNN": (plain(dncnn), fast(dncnn)),
+            "TV (FISTA)": (lambda n, tol, keep: fista_prox(physics, y, prox=_tv_prox(0.005), x0=y, stopping=Stopping(n, tol),
                                                            reference=sharp, keep_iterates=keep),
-                           lambda n, tol, keep: fista_prox(physics, y, prox=tv_prox(), x0=y, stopping=Stopping(n, tol)))}
+                           lambda n, tol, keep: fista_prox(physics, y, prox=_tv_prox(0.005), x0=y,
+                                                           stopping=Stopping(n, tol)))}
     table = convergence.convergence_figure(runs, iterations, settings.out / "convergence.png", settings.provenance,
                                            long_iterations=40 if settings.quick else 5000)
     table.notes.append(f"One BSDS500 val image (crop), Levin kernel 3, sigma 0.01, {iterations} iterations or "
@@ -183,19 +191,10 @@ def run_convergence(settings: Settings) -> Table:
     return table
 
 
-def tv_prox(weight: float = 0.005):
-    tv = TV(weight=1.0, max_iter=100)
-
-    def prox(v, tau):
-        tv.weight = tau * weight
-        return tv(v, None)
-    return prox
-
-
 def run_stability(settings: Settings) -> Table:
     counts = [1, 2, 5] if settings.quick else [1, 10, 50, 200]
     files = settings.val_files(1)
-    sharp = deblurring._crop(denoising.load_image(files[0]), 64 if settings.quick else 96)
+    sharp = load_crop(files[0], 64 if settings.quick else 96)
     noisy = denoising.noisy_copy(sharp, 0.15, 0).to(settings.device)
     orbits = {name: convergence.repeated_application(_model(model, settings), noisy, sharp, counts)
               for name, model in (("DnCNN", settings.dncnn), ("Euler", settings.euler))}

@@ -203,14 +203,18 @@ def power_iteration(
     Returns:
         ``(estimate, vector)``: ``estimate = ||W v||`` for the updated unit vector ``v``, a lower
         estimate of ``||W||`` that is differentiable in ``weight``; and ``v`` (detached).
+
+    Runs with autocast disabled, so under mixed-precision training the norm (and so the step
+    sizes derived from it) stays in the precision of the weights (float32).
     """
-    with torch.no_grad():
-        w = weight.detach().to(vector.dtype)
-        v = vector
-        for _ in range(iterations):
-            v = conv_adjoint(conv_apply(v, w), w)
-            v = v / torch.linalg.vector_norm(v).clamp_min(1e-30)
-    estimate = torch.linalg.vector_norm(conv_apply(v.to(weight.dtype), weight))
+    with torch.autocast(device_type=weight.device.type, enabled=False):
+        with torch.no_grad():
+            w = weight.detach().to(vector.dtype)
+            v = vector
+            for _ in range(iterations):
+                v = conv_adjoint(conv_apply(v, w), w)
+                v = v / torch.linalg.vector_norm(v).clamp_min(1e-30)
+        estimate = torch.linalg.vector_norm(conv_apply(v.to(weight.dtype), weight))
     return estimate, v
 
 

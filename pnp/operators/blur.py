@@ -88,7 +88,8 @@ class Blur(LinearPhysics):
         super().__init__(noise_model=noise_model if noise_model is not None else ZeroNoise())
         self.boundary = Boundary(boundary)
         self.register_buffer("kernel", validate(kernel))
-        self._spectra: dict[tuple, torch.Tensor] = {}
+        self._spectra: dict[tuple, torch.Tensor] = {}  # rfft2 of the kernel per (H, W, device, dtype)
+        self._sqnorms: dict[tuple[int, int], float] = {}  # reflect ||A||^2 per (H, W)
 
     # -- helpers -----------------------------------------------------------------------------
     def _check_image(self, x: torch.Tensor, argument: str) -> None:
@@ -165,10 +166,9 @@ class Blur(LinearPhysics):
         like = torch.empty(0, dtype=x0.dtype, device=x0.device)
         if self.boundary is Boundary.CIRCULAR:
             return self._spectrum(height, width, like).abs().square().max()
-        key = ("sqnorm", height, width)
-        if key not in self._spectra:
-            self._spectra[key] = torch.tensor(self._reflect_sqnorm(height, width, max_iter, tol))
-        return self._spectra[key].to(dtype=x0.dtype, device=x0.device)
+        if (height, width) not in self._sqnorms:
+            self._sqnorms[(height, width)] = self._reflect_sqnorm(height, width, max_iter, tol)
+        return torch.tensor(self._sqnorms[(height, width)], dtype=x0.dtype, device=x0.device)
 
     def _reflect_sqnorm(self, height: int, width: int, max_iter: int, tol: float) -> float:
         """Top eigenvalue of ``A^T A`` on (height, width) single-channel images (Lanczos)."""

@@ -111,7 +111,7 @@ def deblur(
     _check_image(observed, "the observed image")
     if reference is not None and reference.shape != observed.shape:
         raise ValueError(f"reference has shape {tuple(reference.shape)}, expected {tuple(observed.shape)}")
-    physics = Blur(kernel.to(observed.device), boundary=options.boundary).to(observed.device)
+    physics = Blur(kernel, boundary=options.boundary).to(observed.device)
     prior = _bounded_memory(ColourOnGrey(denoiser), observed)
     if options.strength != 1.0:
         prior = Relaxed(prior, options.strength)

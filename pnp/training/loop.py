@@ -1,9 +1,9 @@
 """The training loop: MSE on noisy random patches, Adam with cosine decay, validation, checkpoints.
 
 One step: draw ``batch_size`` clean patches and a noise level per patch, add fresh Gaussian noise,
-minimise ``mean ||D(x + n) - x||^2`` by one Adam step, then let the model family restore its
-invariants (for Euler nets: one warm-started power iteration per block, in float32, so the step
-rule ``h ||W||^2 <= 2(1 - delta)`` keeps holding). Every ``val_every`` steps the PSNR (peak 1) on
+minimise ``mean ||D(x + n) - x||^2`` by one Adam step. Euler nets keep their step rule
+``h ||W||^2 <= 2(1 - delta)`` themselves: in training mode each block runs one warm-started power
+iteration per forward pass, in float32 even under autocast (:func:`pnp.denoisers.spectral.power_iteration`). Every ``val_every`` steps the PSNR (peak 1) on
 full-size validation images with fixed noise decides the best checkpoint; every
 ``checkpoint_every`` steps ``last.pt`` is rewritten atomically and a line is appended to
 ``log.jsonl``. ``resume=True`` continues from ``last.pt``; on the CPU the resumed run is
@@ -29,7 +29,7 @@ from .checkpoint import CheckpointError, load_training_state, save_training_stat
 from .config import TrainConfig
 from .data import ImageBank, PatchSampler, Splits
 from .distributed import Processes, setup, teardown
-from .models import ModelFamily, family_for
+from .models import ModelFamily, export_model, family_for
 from .report import plot_curves
 
 __all__ = ["TrainSummary", "export_best", "read_log", "train", "validate"]
@@ -68,7 +68,8 @@ def validate(model: torch.nn.Module, bank: ImageBank, sigma: float, device: torc
 class _Run:
     """The state of one training run (the loop body lives in :func:`train`)."""
 
-    def __init__(self, config: TrainConfig, splits: Splits, out: Path, processes: Processes) -> None:
+    def __init__(self, config: TrainConfig, splits: Splits | None, out: Path, processes: Processes) -> None:
+        """``splits=None`` builds a run without data, for exporting a stopped run."""
         self.config, self.out, self.processes = config, out, processes
         self.family: ModelFamily = family_for(config.model.name)
         torch.manual_seed(config.seed)
@@ -77,13 +78,17 @@ class _Run:
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.optimizer, T_max=config.steps, eta_min=config.lr * config.final_lr_fraction
         )
-        channels = config.model.in_channels
-        self.sampler = PatchSampler(ImageBank(splits.train, channels=channels), patch=config.patch,
-                                    seed=config.seed, rank=processes.rank)
-        self.val_bank = ImageBank(splits.val[: config.val_images], channels=channels) if processes.is_main else None
         self.noise = torch.Generator().manual_seed(config.seed * 7919 + 1 + processes.rank)
         self.step, self.best_psnr, self.best_step, self.last_psnr = 0, -math.inf, 0, math.nan
-        self.training_data = {"train_images": len(splits.train), "val_images": len(splits.val[: config.val_images])}
+        self.sampler = self.val_bank = None
+        self.training_data = {"train_images": None, "val_images": config.val_images}
+        if splits is not None:
+            channels = config.model.in_channels
+            self.sampler = PatchSampler(ImageBank(splits.train, channels=channels), patch=config.patch,
+                                        seed=config.seed, rank=processes.rank)
+            if processes.is_main:
+                self.val_bank = ImageBank(splits.val[: config.val_images], channels=channels)
+            self.training_data = {"train_images": len(splits.train), "val_images": len(splits.val[: config.val_images])}
 
     # -- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
@@ -133,8 +138,6 @@ class _Run:
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
-        with torch.no_grad():
-            self.family.after_step(self.model)  # float32, outside autocast
         return float(loss.detach())
 
 
@@ -226,7 +229,7 @@ def _finish(run: _Run, seconds: float, throughput: float) -> TrainSummary:
     if run.processes.is_main:
         best = load_training_state(run.out / "best.pt")
         run.model.load_state_dict(best["model"])
-        metadata = run.family.export(run.model, model_path, metadata)
+        metadata = export_model(run.model, model_path, metadata)
         plot_curves(read_log(run.out / "log.jsonl"), run.out / "curves.png")
     run.processes.barrier()
     return TrainSummary(run.step, run.best_psnr, run.best_step, seconds, throughput, model_path, metadata)
@@ -254,13 +257,9 @@ def export_best(out: Path) -> TrainSummary:
     state = load_training_state(out / "last.pt")
     config = TrainConfig.from_dict(state["config"])
     processes = Processes(rank=0, world_size=1, device=torch.device("cpu"))
-    run = _Run.__new__(_Run)  # the parts of a run that exporting needs, without loading the data
-    run.config, run.out, run.processes = config, out, processes
-    run.family = family_for(config.model.name)
-    torch.manual_seed(config.seed)
-    run.model = run.family.build(config.model)
+    run = _Run(config, None, out, processes)
     run.step, run.best_psnr, run.best_step = state["step"], state["best_psnr"], state["best_step"]
-    run.training_data = state.get("training_data", {"train_images": None, "val_images": config.val_images})
+    run.training_data = state.get("training_data", run.training_data)
     entries = read_log(out / "log.jsonl") if (out / "log.jsonl").exists() else []
     seconds = sum(config.checkpoint_every * config.batch_size / e["patches_per_second"]
                   for e in entries if e.get("patches_per_second"))

@@ -1,8 +1,8 @@
 """What the training loop needs to know about each architecture, one small class per family.
 
-A family builds the network from a :class:`ModelConfig`, restores its invariants after every
-optimiser step, reports a few numbers for the log, and exports the trained network as a zoo
-checkpoint (weights + JSON metadata, with the certificate where the family has one).
+A family builds the network from a :class:`ModelConfig`, reports a few numbers for the log, and
+:func:`export_model` writes the trained network as a zoo checkpoint (weights + JSON metadata, with
+the certificate where the architecture has one).
 """
 
 from __future__ import annotations
@@ -14,17 +14,14 @@ import torch
 
 from .config import ModelConfig
 
-__all__ = ["ModelFamily", "family_for"]
+__all__ = ["ModelFamily", "export_model", "family_for"]
 
 
 class ModelFamily(Protocol):
     def build(self, config: ModelConfig) -> torch.nn.Module: ...
 
-    def after_step(self, model: torch.nn.Module) -> None: ...
-
     def diagnostics(self, model: torch.nn.Module) -> dict: ...
 
-    def export(self, model: torch.nn.Module, path: Path, metadata: dict) -> dict: ...
 
 
 class EulerFamily:
@@ -32,61 +29,42 @@ class EulerFamily:
 
     In training mode every block runs one warm-started power iteration on its ``W`` inside each
     forward pass (so the step rule is checked against the weights of that very step) and keeps
-    the vector as a buffer; nothing is left to do after the optimiser step. Export freezes the
-    sub-step schedules from the rigorous norm bound and stores the certificate.
+    the vector as a buffer; nothing is left to do after the optimiser step.
     """
 
     def build(self, config: ModelConfig) -> torch.nn.Module:
-        from ..denoisers.euler import EulerDenoiser
+        from ..denoisers import EulerDenoiser
 
         return EulerDenoiser(in_channels=config.in_channels, channels=config.channels, blocks=config.blocks)
-
-    def after_step(self, model: torch.nn.Module) -> None:
-        return None
 
     def diagnostics(self, model: torch.nn.Module) -> dict:
         estimates = [float(block.norm_estimate) for block in model.blocks]
         return {"max_norm_estimate": max(estimates), "mean_norm_estimate": sum(estimates) / len(estimates)}
 
-    def export(self, model: torch.nn.Module, path: Path, metadata: dict) -> dict:
-        model.sigma = metadata["noise_level"]
-        return _export(model, path, metadata)
-
 
 class DnCNNFamily:
-    """deepinv's DnCNN (residual, no batch norm): nothing to maintain between steps.
-
-    Trained as deepinv's module itself; exported as :class:`pnp.denoisers.DnCNN`, which wraps it.
-    """
+    """deepinv's DnCNN (residual, no batch norm), as :class:`pnp.denoisers.DnCNN`; no certificate."""
 
     def build(self, config: ModelConfig) -> torch.nn.Module:
-        from deepinv.models import DnCNN
+        from ..denoisers import DnCNN
 
-        return DnCNN(in_channels=config.in_channels, out_channels=config.in_channels, depth=config.blocks,
-                     nf=config.channels, pretrained=None)
-
-    def after_step(self, model: torch.nn.Module) -> None:
-        return None
+        return DnCNN(in_channels=config.in_channels, depth=config.blocks, features=config.channels)
 
     def diagnostics(self, model: torch.nn.Module) -> dict:
         return {}
 
-    def export(self, model: torch.nn.Module, path: Path, metadata: dict) -> dict:
-        from ..denoisers import DnCNN
 
-        architecture = metadata["architecture"]
-        wrapper = DnCNN(in_channels=architecture["in_channels"], depth=architecture["blocks"],
-                        features=architecture["channels"], sigma=metadata["noise_level"])
-        wrapper.net.load_state_dict(model.state_dict())
-        return _export(wrapper, path, metadata)
+def export_model(model: torch.nn.Module, path: Path, metadata: dict) -> dict:
+    """Save as a zoo checkpoint (``path`` + ``.json`` sidecar); returns the metadata written.
 
-
-def _export(model: torch.nn.Module, path: Path, metadata: dict) -> dict:
-    """Save as a zoo checkpoint (``path`` + ``.json`` sidecar); returns the metadata written."""
+    Euler nets are frozen from the rigorous norm bound by ``save_checkpoint``, so the file carries
+    the certificate.
+    """
     import json
 
     from ..denoisers import save_checkpoint
 
+    model.sigma = metadata["noise_level"]
     extra = {key: value for key, value in metadata.items() if key != "architecture"}
     extra["training_architecture"] = metadata["architecture"]
     save_checkpoint(model.cpu().eval(), path, extra)
