@@ -16,12 +16,14 @@ from pnp.denoisers import DnCNN, EulerDenoiser, save_checkpoint
 def test_table_writes_markdown_csv_json_with_provenance(tmp_path):
     table = Table("demo", ["method", "psnr"])
     table.add(method="a", psnr=27.123)
+    table.add(method="b", psnr=7.4e-8)
     provenance = Provenance(command="pnp benchmark demo", machine="test machine", date="2026-11-23", version="0")
     table.write(tmp_path, "demo", provenance)
     markdown = (tmp_path / "demo.md").read_text()
     assert "pnp benchmark demo" in markdown and "test machine" in markdown and "| a | 27.12 |" in markdown
-    assert json.loads((tmp_path / "demo.json").read_text())["rows"] == [{"method": "a", "psnr": 27.123}]
-    assert (tmp_path / "demo.csv").read_text().splitlines() == ["method,psnr", "a,27.123"]
+    assert "| b | 7.40e-08 |" in markdown, "small values keep their magnitude"
+    assert json.loads((tmp_path / "demo.json").read_text())["rows"][0] == {"method": "a", "psnr": 27.123}
+    assert (tmp_path / "demo.csv").read_text().splitlines() == ["method,psnr", "a,27.123", "b,7.4e-08"]
 
 
 def test_benchmark_all_quick(tmp_path):

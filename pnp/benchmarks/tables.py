@@ -61,6 +61,8 @@ def _version() -> str:
 
 def _cell(value) -> str:
     if isinstance(value, float):
+        if value != 0 and abs(value) < 0.01:
+            return f"{value:.2e}"  # residuals and distances: keep their magnitude visible
         return f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}"
     return "" if value is None else str(value)
 
