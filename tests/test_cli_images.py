@@ -59,6 +59,7 @@ def test_deblur_example_with_report_and_json(tmp_path, tiny_model):
                 "final_relative_residual", "seconds", "psnr_input", "psnr_restored", "ssim_restored"):
         assert key in data, key
     assert data["kernel"]["size"] == [15, 15] and data["iterations"] == 4
+    assert data["start"] == "tikhonov" and data["evaluations"] >= 4  # Anderson may spend extra calls
     assert "history" in json.loads((report / "result.json").read_text())
 
 

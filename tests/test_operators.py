@@ -115,3 +115,27 @@ def test_blur_runs_on_cuda():
     x = torch.rand(2, 3, 64, 48, device="cuda")
     assert physics.A(x).device.type == "cuda"
     assert check_adjoint(physics, (2, 3, 64, 48), device="cuda").passed
+
+
+@pytest.mark.parametrize("boundary", list(Boundary))
+@pytest.mark.parametrize("shape", [(37, 53), (64, 64), (107, 33)])
+def test_normal_operator_matches_adjoint_of_forward(boundary, shape, generator):
+    physics = Blur(kernels.levin(3), boundary=boundary).double()
+    x = torch.rand(2, 3, *shape, generator=generator, dtype=torch.float64)
+    torch.testing.assert_close(physics.A_adjoint_A(x), physics.A_adjoint(physics.A(x)), rtol=1e-10, atol=1e-12)
+
+
+def test_reflect_fft_grid_has_fast_sizes_and_leaves_the_convolution_unchanged(generator):
+    physics = Blur(kernels.levin(2), boundary=Boundary.REFLECT)
+    height, width = 321, 481  # 321 = 3 x 107: a slow FFT length once padded by the kernel
+    grid = physics._padded_grid(height, width)
+    half = physics.kernel.shape[0] // 2
+    assert grid[0] >= height + 2 * half and grid[1] >= width + 2 * half
+    for n in grid:
+        for p in (2, 3, 5, 7):
+            while n % p == 0:
+                n //= p
+        assert n == 1
+    x = torch.rand(1, 1, height, width, generator=generator, dtype=torch.float64)
+    expected = scipy.ndimage.convolve(x[0, 0].numpy(), physics.kernel.double().numpy(), mode="mirror")
+    np.testing.assert_allclose(physics.double().A(x)[0, 0].numpy(), expected, atol=1e-12)

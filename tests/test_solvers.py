@@ -288,3 +288,21 @@ def test_fista_prox_with_a_ridge_prox_reaches_the_ridge_solution(lasso_problem):
     expected = torch.linalg.solve(matrix.T @ matrix + lam * torch.eye(8, dtype=torch.float64), (y @ matrix).T).T
     assert result.converged and torch.allclose(result.x, expected, atol=1e-8)
     assert "objective" in result.history.columns()
+
+
+def test_anderson_proposal_matches_the_dense_least_squares_formula(generator):
+    from pnp.solvers import Anderson
+    from pnp.solvers.anderson import AndersonState
+
+    anderson, state = Anderson(memory=3, regularization=1e-6), AndersonState()
+    points = [torch.rand(2, 3, 17, 13, generator=generator) for _ in range(5)]
+    for x in points:  # T(x) = 0.5 x + c, residual g = T(x) - x
+        t_x = 0.5 * x + 0.25
+        proposal = anderson._propose(state, x, t_x, t_x - x)
+    dx = torch.stack([(b - a).flatten() for a, b in zip(points[-4:-1], points[-3:])], 1).double()
+    g = [(0.25 - 0.5 * p).flatten().double() for p in points]
+    dg = torch.stack([b - a for a, b in zip(g[-4:-1], g[-3:])], 1)
+    gram = dg.T @ dg
+    gamma = torch.linalg.solve(gram + 1e-6 * gram.trace() * torch.eye(3, dtype=gram.dtype), dg.T @ g[-1])
+    expected = (0.5 * points[-1] + 0.25).flatten().double() - (dx + dg) @ gamma
+    torch.testing.assert_close(proposal.flatten().double(), expected, rtol=1e-4, atol=1e-5)

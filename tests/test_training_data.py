@@ -79,3 +79,22 @@ def test_config_validation_and_round_trip():
         TrainConfig(steps=0)
     with pytest.raises(ValueError, match="high >= low"):
         NoiseRange(0.2, 0.1)
+
+
+def test_euler_flow_options_reach_the_network_and_bound_its_cost():
+    from pnp.training.models import family_for
+
+    config = ModelConfig("euler", channels=6, blocks=3, flow_time=2.0, max_substeps=2)
+    assert TrainConfig.from_dict(TrainConfig(model=config).to_dict()).model == config
+    net = family_for("euler").build(config)
+    assert net.flow.time == 2.0 and net.flow.max_substeps == 2
+    with torch.no_grad():
+        for block in net.blocks:  # a large W would need many sub-steps for T = 2; the cap holds
+            block.weight.mul_(20.0)
+    net.eval()
+    assert max(net.substep_counts()) == 2
+    assert net.averagedness().certified
+    with pytest.raises(ValueError, match="max-substeps"):
+        ModelConfig("euler", max_substeps=0)
+    with pytest.raises(ValueError, match="flow-time"):
+        ModelConfig("euler", flow_time=-1.0)

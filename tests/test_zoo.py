@@ -32,7 +32,7 @@ def test_euler_round_trip(tmp_path, generator):
     path = save_checkpoint(model, tmp_path / "e.pt", {"steps": 12, "validation_psnr": 27.1, "device": "cpu"})
     sidecar = json.loads(path.with_suffix(".json").read_text())
     loaded = load(path)
-    assert not loaded.training and loaded.metadata == sidecar
+    assert not loaded.training and loaded.metadata == {**sidecar, "path": str(path)}
     assert sidecar["architecture"] == "euler" and sidecar["noise_level"] == 0.15 and sidecar["steps"] == 12
     assert sidecar["config"]["flow"]["integrator"] == "heun"
     assert sidecar["certificate"]["certified"] and sidecar["certificate"]["alpha"] < 1
@@ -107,6 +107,11 @@ def test_names_and_noise_levels(tmp_path, monkeypatch):
         load("euler")
     with pytest.raises(CheckpointError, match="available"):
         load("dncnn")
+    with pytest.raises(CheckpointError, match="sigma=0.1"):
+        load("euler", sigma=0.1)
+    assert load("euler", sigma=0.1, nearest=True).sigma == 0.15  # |log(0.15/0.1)| < |log(0.05/0.1)|
+    assert load("euler", sigma=0.06, nearest=True).sigma == 0.05
+    assert load("euler", sigma=0.5, nearest=True).sigma == 0.15
 
 
 def test_shipped_names():
@@ -122,3 +127,15 @@ def test_shipped_tv_weights_cover_the_benchmark_noise_levels():
         assert sigma in table and table[sigma] > 0
     values = [table[s] for s in sorted(table)]
     assert values == sorted(values)
+
+
+def test_deblur_takes_the_prior_trained_nearest_the_data_noise_level(tmp_path, monkeypatch):
+    from pnp.cli.common import load_model
+    from pnp.tasks.deblur import prior_noise_level
+
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path)
+    for sigma in (0.01, 0.02, 0.05, 0.15):
+        save_checkpoint(euler(sigma), tmp_path / f"euler-sigma{sigma:.2f}.pt")
+    chosen = {noise: load_model("euler", torch.device("cpu"), prior_noise_level(noise)).sigma
+              for noise in (0.0, 0.01, 0.015, 0.03, 0.04, 0.1)}
+    assert chosen == {0.0: 0.01, 0.01: 0.01, 0.015: 0.02, 0.03: 0.02, 0.04: 0.05, 0.1: 0.15}  # ratio-wise nearest

@@ -21,7 +21,7 @@ from ..plotting import pyplot, save_figure
 from ..solvers import Result
 from .tables import Provenance, Table
 
-__all__ = ["convergence_figure", "repeated_application", "stability_figure"]
+__all__ = ["calls_to_tolerance", "convergence_figure", "repeated_application", "stability_figure"]
 
 Run = Callable[[int, float, bool], Result]
 """``run(max_iter, tol, keep_iterates) -> Result`` for one method on the fixed problem."""
@@ -61,6 +61,33 @@ def convergence_figure(
         axis.legend()
     figure.suptitle(provenance.command, fontsize=8)
     save_figure(figure, path)
+    return table
+
+
+def calls_to_tolerance(
+    variants: dict[str, Callable[[float], Result]], tolerances: list[float], fixed_point: torch.Tensor,
+    reference: torch.Tensor,
+) -> Table:
+    """Denoiser calls each variant needs to reach each relative-residual tolerance, and where it ends.
+
+    ``variants[name](tol) -> Result`` solves the same problem (e.g. plain or Anderson-accelerated,
+    started at ``y`` or at a Tikhonov estimate). Each row reports, per tolerance, the evaluations
+    of the solver's map (denoiser calls), and at the tightest tolerance the relative distance
+    ``||x - x̂|| / ||x̂||`` to the common fixed point ``x̂`` and the PSNR: the variants must agree.
+    """
+    columns = [f"calls_to_{tol:g}" for tol in tolerances]
+    table = Table("Denoiser calls to tolerance (same problem, same fixed point)",
+                  ["variant", *columns, "relative_distance_to_fixed_point", "psnr"])
+    for name, run in variants.items():
+        row = {}
+        for tol, column in zip(tolerances, columns):
+            result = run(tol)
+            calls = result.history.columns().get("evaluations")
+            count = int(calls[-1, 0]) if calls is not None else result.iterations[0]
+            row[column] = count if result.converged else f">{count}"
+        row["relative_distance_to_fixed_point"] = float((result.x - fixed_point).norm() / fixed_point.norm())
+        row["psnr"] = float(psnr(result.x.float().clamp(0, 1).cpu(), reference.cpu())[0])
+        table.add(variant=name, **row)
     return table
 
 

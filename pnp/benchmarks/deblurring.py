@@ -19,11 +19,12 @@ import torch
 
 from ..metrics import psnr, ssim
 from ..operators import Blur, Boundary, kernels
-from ..solvers import Result
+from ..solvers import Anderson, Result, Stopping, fista_prox, pnp_pgd, tikhonov_estimate
 from .images import load_crop
 from .tables import Table
 
-__all__ = ["DeblurMethod", "Observation", "deblurring_table", "observations", "tune"]
+__all__ = ["DeblurMethod", "Observation", "deblurring_table", "observations", "per_noise_level", "pnp_method",
+           "score", "tune", "tv_fista_method", "tv_prox"]
 
 DeblurMethod = Callable[[Blur, torch.Tensor, float, torch.Tensor], Result]
 """``method(physics, y, sigma, reference) -> Result`` (reference only for the history)."""
@@ -57,7 +58,8 @@ def observations(
     return problems
 
 
-def _score(problem: Observation, method: DeblurMethod, device: torch.device) -> dict:
+def score(problem: Observation, method: DeblurMethod, device: torch.device = torch.device("cpu")) -> dict:
+    """PSNR, SSIM (of the clipped estimate), iterations, converged (0/1) and seconds of one run."""
     physics = problem.physics.to(device)
     start = time.perf_counter()
     result = method(physics, problem.y.to(device), problem.sigma, problem.sharp.to(device))
@@ -79,7 +81,7 @@ def deblurring_table(
         table.add(sigma=sigma, method="blurred input", psnr=sum(b[0] for b in blurred) / len(blurred),
                   ssim=sum(b[1] for b in blurred) / len(blurred), runs=len(subset))
         for name, method in methods.items():
-            scores = [_score(p, method, device) for p in subset]
+            scores = [score(p, method, device) for p in subset]
             if progress is not None:
                 progress(f"sigma {sigma}: {name} done")
             mean = {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
@@ -89,11 +91,69 @@ def deblurring_table(
 
 def tune(
     problems: list[Observation], build: Callable[[float], DeblurMethod], grid: Iterable[float],
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = torch.device("cpu"), *, extend: float | None = None, max_extensions: int = 4,
 ) -> tuple[float, dict[float, float]]:
-    """The grid value whose method has the best mean PSNR on ``problems`` (training images only)."""
-    means = {}
+    """The grid value whose method has the best mean PSNR on ``problems`` (training images only).
+
+    With ``extend`` (a ratio > 1), a best value on the edge of the grid adds ``edge * extend`` (or
+    ``edge / extend``), up to ``max_extensions`` times, so the optimum is not a grid artefact.
+    Returns the best value and the mean PSNR of every value tried.
+    """
+    means: dict[float, float] = {}
+
+    def evaluate(value: float) -> None:
+        value = float(f"{value:.4g}")
+        if value not in means:
+            method = build(value)
+            means[value] = sum(score(p, method, device)["psnr"] for p in problems) / len(problems)
+
     for value in grid:
-        method = build(value)
-        means[value] = sum(_score(p, method, device)["psnr"] for p in problems) / len(problems)
-    return max(means, key=means.get), means
+        evaluate(value)
+    for _ in range(max_extensions if extend else 0):
+        best = max(means, key=means.get)
+        if best == min(means):
+            evaluate(best / extend)
+        elif best == max(means):
+            evaluate(best * extend)
+        else:
+            break
+    return max(means, key=means.get), dict(sorted(means.items()))
+
+
+# -- the methods of the table --------------------------------------------------------------
+def pnp_method(denoiser, iterations: int, tol: float, *, start: str = "tikhonov") -> DeblurMethod:
+    """PnP-PGD with safeguarded Anderson acceleration, step ``1/||A||^2``, started at the Tikhonov
+    estimate (``start="tikhonov"``, as ``pnp deblur``) or at ``y`` (``"observed"``)."""
+    def method(physics: Blur, y, sigma, reference):
+        x0 = tikhonov_estimate(physics, y, sigma=sigma).clamp(0, 1) if start == "tikhonov" else y
+        return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=x0, stopping=Stopping(iterations, tol),
+                       acceleration=Anderson())
+    return method
+
+
+def tv_prox(weight: float, inner_iterations: int = 100):
+    """``v, tau -> prox_{tau weight TV}(v)`` by Chambolle-Pock iterations (deepinv's TV denoiser)."""
+    from ..denoisers import TV
+
+    tv = TV(weight=1.0, max_iter=inner_iterations)
+
+    def prox(v, tau):
+        tv.weight = tau * weight
+        return tv(v, None)
+    return prox
+
+
+def tv_fista_method(weight: float, iterations: int, tol: float) -> DeblurMethod:
+    """FISTA on ``1/2 ||Ax - y||^2 + weight TV(x)`` (inexact prox), started at ``y``."""
+    def method(physics: Blur, y, sigma, reference):
+        return fista_prox(physics, y, prox=tv_prox(weight), x0=y, stopping=Stopping(iterations, tol))
+    return method
+
+
+def per_noise_level(methods: dict[float, DeblurMethod]) -> DeblurMethod:
+    """One method per noise level (e.g. tuned per sigma), dispatched on the problem's sigma."""
+    def method(physics: Blur, y, sigma, reference):
+        if sigma not in methods:
+            raise ValueError(f"no method tuned for sigma={sigma}; tuned for {sorted(methods)}")
+        return methods[sigma](physics, y, sigma, reference)
+    return method

@@ -15,8 +15,7 @@ import torch
 from ..denoisers import TV, certify, load
 from ..denoisers.adapters import Relaxed
 from ..io import save_image
-from ..operators import Blur
-from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd
+from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd, tikhonov_estimate
 from . import convergence, deblurring, denoising, speed
 from .images import load_crop
 from .tables import Provenance, Table
@@ -39,6 +38,8 @@ class Settings:
     command: str = "pnp benchmark"
     euler: str = EULER
     dncnn: str = DNCNN
+    prior_euler: str | None = None
+    prior_dncnn: str | None = None
 
     @property
     def provenance(self) -> Provenance:
@@ -84,6 +85,17 @@ def _model(name: str, settings: Settings):
     return load(name).to(settings.device).eval()
 
 
+def _prior(family: str, settings: Settings, sigma: float):
+    """The deblurring prior of ``family`` for noise level ``sigma``: ``settings.prior_euler`` /
+    ``prior_dncnn`` when given, else the shipped weights ``pnp deblur`` would take."""
+    from ..tasks.deblur import prior_noise_level
+
+    name = getattr(settings, f"prior_{family}")
+    if name is not None:
+        return _model(name, settings)
+    return load(family, sigma=prior_noise_level(sigma), nearest=True).to(settings.device).eval()
+
+
 # -- 1. denoising ------------------------------------------------------------------------
 def run_denoising(settings: Settings) -> Table:
     sigmas = [0.15] if settings.quick else [0.05, 0.10, 0.15]
@@ -99,27 +111,8 @@ def run_denoising(settings: Settings) -> Table:
 
 
 # -- 2. deblurring -----------------------------------------------------------------------
-def _pnp(denoiser, iterations: int, tol: float) -> deblurring.DeblurMethod:
-    def method(physics: Blur, y, sigma, reference):
-        return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=y, stopping=Stopping(iterations, tol),
-                       acceleration=Anderson())
-    return method
-
-
-def _tv_prox(weight: float):
-    """``prox_{tau weight TV}`` by 100 Chambolle-Pock iterations (deepinv's TV denoiser)."""
-    tv = TV(weight=1.0, max_iter=100)
-
-    def prox(v, tau):
-        tv.weight = tau * weight
-        return tv(v, None)
-    return prox
-
-
-def _tv_fista(weight: float, iterations: int, tol: float) -> deblurring.DeblurMethod:
-    def method(physics: Blur, y, sigma, reference):
-        return fista_prox(physics, y, prox=_tv_prox(weight), x0=y, stopping=Stopping(iterations, tol))
-    return method
+TV_WEIGHTS = [0.0005, 0.001, 0.002, 0.005]
+STRENGTHS = [0.25, 0.5, 0.75, 1.0]
 
 
 def run_deblurring(settings: Settings) -> Table:
@@ -129,32 +122,53 @@ def run_deblurring(settings: Settings) -> Table:
     crop = 48 if quick else 96
     sigmas = [0.01] if quick else [0.01, 0.03]
     files = settings.val_files(1 if quick else 3)
-    euler, dncnn = _model(settings.euler, settings), _model(settings.dncnn, settings)
-    train = deblurring.observations(settings.train_files(1 if quick else 2), [2, 7], sigmas[:1], crop=crop)
-    tv_weight, tv_grid = deblurring.tune(train, lambda w: _tv_fista(w, iterations, tol),
-                                         [0.003, 0.01] if quick else [0.001, 0.002, 0.005, 0.01, 0.02], settings.device)
-    theta, theta_grid = deblurring.tune(train, lambda t: _pnp(Relaxed(euler, t), iterations, tol),
-                                        [0.5, 1.0] if quick else [0.25, 0.5, 0.75, 1.0], settings.device)
-    methods = {
-        f"TV, FISTA (weight {tv_weight:g}, tuned)": _tv_fista(tv_weight, iterations, tol),
-        "PnP-DnCNN (sigma 0.15 weights)": _pnp(dncnn, iterations, tol),
-        "PnP-Euler (sigma 0.15 weights)": _pnp(euler, iterations, tol),
-        f"PnP-Euler, strength {theta:g} (tuned)": _pnp(Relaxed(euler, theta), iterations, tol),
-    }
+    train_files = settings.train_files(1 if quick else 2)
+    methods: dict[str, dict[float, deblurring.DeblurMethod]] = {
+        "TV, FISTA (weight tuned per sigma)": {}, "PnP-DnCNN (default prior)": {},
+        "PnP-Euler (default prior)": {}, "PnP-Euler, strength tuned per sigma": {}}
+    notes = []
+    for sigma in sigmas:  # the priors pnp deblur takes at this sigma; every tuning on train images
+        euler, dncnn = _prior("euler", settings, sigma), _prior("dncnn", settings, sigma)
+        train = deblurring.observations(train_files, [2, 7], [sigma], crop=crop)
+        weight, weights = deblurring.tune(train, lambda w: deblurring.tv_fista_method(w, iterations, tol),
+                                          TV_WEIGHTS[1:3] if quick else TV_WEIGHTS, settings.device,
+                                          extend=None if quick else 2.0)
+        theta, thetas = deblurring.tune(train, lambda t: deblurring.pnp_method(Relaxed(euler, t), iterations, tol),
+                                        [0.5, 1.0] if quick else STRENGTHS, settings.device)
+        for name, method in zip(methods, (deblurring.tv_fista_method(weight, iterations, tol),
+                                          deblurring.pnp_method(dncnn, iterations, tol),
+                                          deblurring.pnp_method(euler, iterations, tol),
+                                          deblurring.pnp_method(Relaxed(euler, theta), iterations, tol))):
+            methods[name][sigma] = method
+        notes.append(f"sigma {sigma}: priors {_name(euler)} and {_name(dncnn)}; TV weight {weight:g}, Euler strength "
+                     f"{theta:g}, chosen on {len(train)} BSDS500 train problems (kernels 2 and 7); PSNR by TV weight "
+                     f"{_rounded(weights)}, by strength {_rounded(thetas)} dB.")
     problems = deblurring.observations(files, kernels_used, sigmas, crop=crop)
     table = deblurring.deblurring_table(
-        problems, methods, device=settings.device,
+        problems, {name: deblurring.per_noise_level(chosen) for name, chosen in methods.items()},
+        device=settings.device,
         title=f"Deblurring, {len(files)} BSDS500 val images (central {crop}x{crop} crops) x Levin kernels "
               f"{kernels_used}, circular blur",
     )
     table.notes += [
-        f"Solvers: PnP-PGD with safeguarded Anderson acceleration, step 1/||A||^2, at most {iterations} iterations, "
-        f"relative-residual tolerance {tol:g}; TV: FISTA with a TV prox (100 Chambolle-Pock iterations).",
-        f"Tuned on {len(train)} BSDS500 train problems (kernels 2 and 7, sigma {sigmas[0]}): TV weight grid "
-        f"{ {k: round(v, 2) for k, v in tv_grid.items()} } dB; Euler strength grid { {k: round(v, 2) for k, v in theta_grid.items()} } dB.",
+        "Default prior: the shipped weights trained nearest the data's noise level, as pnp deblur "
+        "(pnp.tasks.deblur.prior_noise_level).",
+        f"Solvers: PnP-PGD with safeguarded Anderson acceleration, step 1/||A||^2, started at the Tikhonov estimate "
+        f"(as pnp deblur), at most {iterations} iterations, relative-residual tolerance {tol:g}; TV: FISTA from y "
+        "with a TV prox (100 Chambolle-Pock iterations).",
+        *notes,
     ]
     table.write(settings.out, "deblurring", settings.provenance)
     return table
+
+
+def _rounded(grid: dict[float, float]) -> dict[float, float]:
+    return {k: round(v, 2) for k, v in grid.items()}
+
+
+def _name(model) -> str:
+    path = getattr(model, "metadata", {}).get("path")
+    return Path(path).stem if path else type(model).__name__
 
 
 # -- 3./4. convergence and stability -------------------------------------------------------
@@ -167,6 +181,7 @@ def _problem(settings: Settings, crop: int):
 def run_convergence(settings: Settings) -> Table:
     iterations = 10 if settings.quick else 1000
     physics, y, sharp = _problem(settings, 48 if settings.quick else 64)
+    euler, dncnn = _prior("euler", settings, 0.01), _prior("dncnn", settings, 0.01)
 
     def plain(denoiser):
         return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, stopping=Stopping(n, tol),
@@ -176,18 +191,40 @@ def run_convergence(settings: Settings) -> Table:
         return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, stopping=Stopping(n, tol),
                                             acceleration=Anderson())
 
-    euler, dncnn = _model(settings.euler, settings), _model(settings.dncnn, settings)
-    runs = {"PnP-Euler": (plain(euler), fast(euler)),
-            "PnP-DnCNN": (plain(dncnn), fast(dncnn)),
-            "TV (FISTA)": (lambda n, tol, keep: fista_prox(physics, y, prox=_tv_prox(0.005), x0=y, stopping=Stopping(n, tol),
+    tv = deblurring.tv_prox(0.005)
+    runs = {f"PnP-Euler ({_name(euler)})": (plain(euler), fast(euler)),
+            f"PnP-DnCNN ({_name(dncnn)})": (plain(dncnn), fast(dncnn)),
+            "TV (FISTA)": (lambda n, tol, keep: fista_prox(physics, y, prox=tv, x0=y, stopping=Stopping(n, tol),
                                                            reference=sharp, keep_iterates=keep),
-                           lambda n, tol, keep: fista_prox(physics, y, prox=_tv_prox(0.005), x0=y,
-                                                           stopping=Stopping(n, tol)))}
+                           lambda n, tol, keep: fista_prox(physics, y, prox=tv, x0=y, stopping=Stopping(n, tol)))}
+    long_iterations = 40 if settings.quick else 5000
     table = convergence.convergence_figure(runs, iterations, settings.out / "convergence.png", settings.provenance,
-                                           long_iterations=40 if settings.quick else 5000)
+                                           long_iterations=long_iterations)
     table.notes.append(f"One BSDS500 val image (crop), Levin kernel 3, sigma 0.01, {iterations} iterations or "
-                       "relative residual 1e-9; x̂ from a run of up to 5000 iterations to 1e-10 (Anderson-accelerated for PnP).")
+                       f"relative residual 1e-9; x̂ from a run of up to {long_iterations} iterations to 1e-10 "
+                       "(Anderson-accelerated for PnP).")
     table.write(settings.out, "convergence", settings.provenance)
+    _write_calls_to_tolerance(settings, physics, y, sharp, euler, iterations)
+    return table
+
+
+def _write_calls_to_tolerance(settings: Settings, physics, y, sharp, euler, iterations: int) -> Table:
+    """Issue #8's comparison: plain vs Anderson, started at y vs at the Tikhonov estimate."""
+    tikhonov = tikhonov_estimate(physics, y, sigma=0.01).clamp(0, 1)
+
+    def variant(start, accelerate):
+        return lambda tol: pnp_pgd(physics, y, euler, sigma=0.01, x0=start, stopping=Stopping(iterations, tol),
+                                   acceleration=Anderson() if accelerate else None)
+
+    fixed_point = variant(tikhonov, True)(1e-10).x
+    table = convergence.calls_to_tolerance(
+        {"plain, from y": variant(y, False), "plain, from Tikhonov": variant(tikhonov, False),
+         "Anderson, from y": variant(y, True), "Anderson, from Tikhonov (pnp deblur default)": variant(tikhonov, True)},
+        [1e-4, 1e-6], fixed_point, sharp)
+    table.notes.append(f"PnP-Euler ({_name(euler)}), same problem as the convergence figure; calls = evaluations of "
+                       f"the PnP map (one denoiser call each), at most {iterations}; x̂ from Anderson to 1e-10. The "
+                       "Tikhonov start costs 50 conjugate-gradient steps (one A and one A^T each), no denoiser call.")
+    table.write(settings.out, "convergence_calls", settings.provenance)
     return table
 
 
@@ -229,8 +266,10 @@ def run_certificates(settings: Settings) -> Table:
 def run_speed(settings: Settings) -> Table:
     files = settings.val_files(1)
     problem = deblurring.observations(files[:1], [3], [0.01], crop=48 if settings.quick else None)[0]
+    euler = _prior("euler", settings, 0.01)
     table = speed.speed_table(problem.physics.to(settings.device), problem.y.to(settings.device),
-                              _model(settings.euler, settings), 0.01, iterations=3 if settings.quick else 5, tol=1e-4)
-    table.notes.append(f"Euler sigma 0.15 weights, Levin kernel 3, sigma 0.01, image {tuple(problem.y.shape)}.")
+                              euler, 0.01, iterations=3 if settings.quick else 5, tol=1e-4)
+    table.notes.append(f"{_name(euler)} (the default deblurring prior), Levin kernel 3, circular blur, sigma 0.01, "
+                       f"image {tuple(problem.y.shape)}, torch threads {torch.get_num_threads()}.")
     table.write(settings.out, "speed", settings.provenance)
     return table

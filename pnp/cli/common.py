@@ -38,8 +38,11 @@ def output_path(image: Path | None, out: Path | None, tag: str, *, example_name:
     return out
 
 
-def load_model(name: str, device: torch.device) -> torch.nn.Module:
-    """A zoo denoiser by name (``euler``, ``dncnn``, ``tv``, ...) or from a checkpoint path, on ``device``."""
+def load_model(name: str, device: torch.device, sigma: float | None = None) -> torch.nn.Module:
+    """A zoo denoiser by name (``euler``, ``dncnn``, ``tv``, ...) or from a checkpoint path, on ``device``.
+
+    A family name (``euler``) takes the shipped weights trained at the noise level nearest ``sigma``.
+    """
     from ..denoisers import load
 
-    return load(name).to(device).eval()
+    return load(name, sigma=sigma, nearest=sigma is not None).to(device).eval()

@@ -14,7 +14,8 @@ from ..device import resolve_device
 from ..io import atomic_write_bytes, write_image
 from ..operators import Boundary, kernels
 from ..solvers import ProgressBar, Stopping
-from ..tasks import DeblurOptions, deblur, simulate_blur
+from ..tasks import DeblurOptions, Start, deblur, simulate_blur
+from ..tasks.deblur import prior_noise_level
 from ..tasks.report import result_record, write_convergence_plot, write_image_figure, write_json
 from .app import app, reports_errors
 from .common import load_model, output_path, read_input
@@ -32,7 +33,7 @@ def deblur_command(
     simulate: bool = typer.Option(False, help="IMAGE is sharp: blur it, add noise, restore, report PSNR/SSIM."),
     example: bool = typer.Option(False, help="Run --simulate on a built-in image (no file needed)."),
     noise_level: float = typer.Option(0.01, help="Noise standard deviation (of the photo, or added with --simulate)."),
-    model: str = typer.Option("euler", help="Prior: euler, dncnn, tv, or a checkpoint path."),
+    model: str = typer.Option("euler", help="Prior: euler or dncnn (the shipped weights trained nearest --noise-level), tv, or a checkpoint path."),
     iters: int = typer.Option(500, help="Iteration budget."),
     tol: float = typer.Option(1e-4, help="Stop when the relative residual falls below this."),
     step: Optional[float] = typer.Option(None, help="Gradient step (default 1/||A||^2; must be < 2/||A||^2)."),
@@ -41,6 +42,7 @@ def deblur_command(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     force: bool = typer.Option(False, help="Run even with a step outside the convergent range."),
     accelerate: bool = typer.Option(True, help="Safeguarded Anderson acceleration (same fixed point, fewer calls)."),
+    start: Start = typer.Option(Start.TIKHONOV, help="Initial point: a Tikhonov deconvolution of the input, or the input."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output image (default IMAGE_deblurred.EXT)."),
     report: Optional[Path] = typer.Option(None, help="Folder for figure.png, convergence.png and result.json."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
@@ -55,9 +57,9 @@ def deblur_command(
     blur_kernel = kernels.from_spec(kernel, size=kernel_size, seed=seed)
     options = DeblurOptions(boundary=boundary, noise_level=noise_level, strength=strength, step=step,
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
-                            accelerate=accelerate)
+                            accelerate=accelerate, start=start)
     where = resolve_device(device)
-    denoiser = load_model(model, where)
+    denoiser = load_model(model, where, prior_noise_level(noise_level))
     sharp = data.image.to(where)
     observed = simulate_blur(sharp, blur_kernel, boundary=boundary, noise_level=noise_level, seed=seed) if simulate else sharp
     with ProgressBar(total=iters, description="deblur") as bar:
@@ -69,7 +71,7 @@ def deblur_command(
     record = {
         "input": input_name, "output": str(target), "simulated": simulate, "noise_level": noise_level,
         "kernel": {"spec": kernel, "size": list(blur_kernel.shape)}, "model": model, "strength": strength,
-        "boundary": boundary.value, "accelerated": accelerate, "device": str(where), **result_record(restoration.result),
+        "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "device": str(where), **result_record(restoration.result),
         "seconds": restoration.seconds, **metrics,
     }
     if json_path is not None:

@@ -37,7 +37,7 @@ def denoise_command(
     simulate = simulate or example
     target = output_path(image, out, "denoised", example_name="example_denoised.png")
     where = resolve_device(device)
-    denoiser = load_model(model, where)
+    denoiser = load_model(model, where, sigma)
     clean = data.image.to(where)
     noisy = simulate_noise(clean, sigma, seed=seed) if simulate else clean
     outcome = denoise(noisy, denoiser, sigma, reference=clean if simulate else None)

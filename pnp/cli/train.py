@@ -27,6 +27,8 @@ def train_command(
     lr: float = typer.Option(1e-3, help="Adam learning rate (cosine decay to 1%)."),
     channels: int = typer.Option(64, help="Feature channels."),
     blocks: int = typer.Option(10, help="Euler blocks (DnCNN: depth)."),
+    flow_time: float = typer.Option(1.0, help="Euler: flow time T of each block."),
+    max_substeps: Optional[int] = typer.Option(None, help="Euler: cap on sub-steps per block (bounds the cost of a call)."),
     grayscale: bool = typer.Option(False, help="Train a one-channel model."),
     val_every: int = typer.Option(1000, help="Validate every N steps."),
     val_images: int = typer.Option(100, help="How many validation images to use."),
@@ -48,7 +50,8 @@ def train_command(
                    f"{summary.best_val_psnr:.2f} dB) of {summary.steps} steps to {summary.model_path}")
         return
     config = TrainConfig(
-        model=ModelConfig(name=model, channels=channels, blocks=blocks, in_channels=1 if grayscale else 3),
+        model=ModelConfig(name=model, channels=channels, blocks=blocks, in_channels=1 if grayscale else 3,
+                          flow_time=flow_time, max_substeps=max_substeps),
         noise=NoiseRange(sigma, sigma_max), steps=steps, batch_size=batch_size, patch=patch, lr=lr,
         val_every=val_every, val_images=val_images, checkpoint_every=checkpoint_every, seed=seed, device=device,
     )

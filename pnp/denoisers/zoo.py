@@ -94,14 +94,20 @@ def _sidecar_sigma(path: Path) -> float | None:
         return None
 
 
-def _resolve(name: str, sigma: float | None) -> Path:
-    """Shipped checkpoint for ``name`` (exact, or a family like ``euler`` narrowed by ``sigma``)."""
+def _resolve(name: str, sigma: float | None, nearest: bool = False) -> Path:
+    """Shipped checkpoint for ``name``: exact, or a family like ``euler`` narrowed by ``sigma``
+    (the training noise level equal to ``sigma``, or with ``nearest`` the closest in log scale)."""
     shipped = [n for n in available() if n not in BUILTIN]
     if name in shipped:
         return WEIGHTS_DIR / f"{name}.pt"
     family = [n for n in shipped if n.split("-")[0] == name]
-    if sigma is not None:
-        family = [n for n in family if _close(_sidecar_sigma(WEIGHTS_DIR / f"{n}.pt"), sigma)]
+    if sigma is not None and family:
+        levels = {n: _sidecar_sigma(WEIGHTS_DIR / f"{n}.pt") for n in family}
+        if nearest:
+            known = {n: level for n, level in levels.items() if level}
+            family = [min(known, key=lambda n: abs(math.log(known[n] / sigma)))] if known and sigma > 0 else []
+        else:
+            family = [n for n in family if _close(levels[n], sigma)]
     if len(family) == 1:
         return WEIGHTS_DIR / f"{family[0]}.pt"
     if not family:
@@ -115,16 +121,21 @@ def _close(a: float | None, b: float) -> bool:
     return a is not None and math.isclose(float(a), float(b), rel_tol=1e-6)
 
 
-def load(name_or_path: str | Path, *, sigma: float | None = None, device: str | torch.device = "cpu") -> Denoiser:
+def load(
+    name_or_path: str | Path, *, sigma: float | None = None, nearest: bool = False, device: str | torch.device = "cpu"
+) -> Denoiser:
     """Load a denoiser by shipped name (see :func:`available`) or from a ``.pt`` checkpoint file.
 
     Args:
         name_or_path: ``"tv"``, a shipped name (``"euler-sigma0.15"``), a family (``"euler"``,
             with ``sigma`` when several noise levels ship) or a path.
         sigma: noise level used to pick among shipped weights of one family.
+        nearest: with ``sigma``, take the family member whose training noise level is closest to
+            ``sigma`` (ratio-wise) instead of requiring an exact match.
         device: where to put the model.
 
-    Returns the model in eval mode, with its metadata in ``model.metadata``. Raises
+    Returns the model in eval mode, with its metadata (and the file it came from, ``"path"``) in
+    ``model.metadata``. Raises
     :class:`CheckpointError` for a missing, unreadable or inconsistent file, and for an Euler
     checkpoint whose step sizes violate the certified bound.
     """
@@ -138,7 +149,7 @@ def load(name_or_path: str | Path, *, sigma: float | None = None, device: str | 
         if not path.is_file():
             raise CheckpointError(f"checkpoint not found: {path}")
     else:
-        path = _resolve(text, sigma)
+        path = _resolve(text, sigma, nearest)
     meta, state = _read(path)
     model = _build(path, meta).to(device)
     try:
@@ -151,7 +162,7 @@ def load(name_or_path: str | Path, *, sigma: float | None = None, device: str | 
             model.adopt_stored()
         except ScheduleError as error:
             raise CheckpointError(f"{path}: refusing a checkpoint that is not certified averaged: {error}") from None
-    model.metadata = meta
+    model.metadata = {**meta, "path": str(path)}
     return model
 
 

@@ -13,7 +13,12 @@ boundary conditions:
   ``S`` the crop; on the padded grid the circular convolution never wraps, so this is exactly
   the linear convolution of the reflected image. ``A^T = P^T C^T S^T`` is implemented exactly,
   ``P^T`` folding the mirrored border back onto the pixels it copies. ``||A||^2`` is estimated by
-  the Lanczos method (see :meth:`Blur.compute_sqnorm`).
+  the Lanczos method (see :meth:`Blur.compute_sqnorm`). The padded grid is further zero-extended
+  at the bottom and right to a size whose FFT is fast (``scipy.fft.next_fast_len``: 2-3-5-7
+  factors); the cropped output only reads pixels of the reflected image, so ``A`` is unchanged.
+
+``A_adjoint_A`` (used for the gradient ``A^T A x - A^T y``) is one FFT pair with ``|k_hat|^2`` for
+circular blur, and ``A^T(A x)`` for reflect.
 """
 
 from __future__ import annotations
@@ -112,18 +117,28 @@ class Blur(LinearPhysics):
             self._spectra[key] = spectrum
         return spectrum
 
-    def _circular(self, x: torch.Tensor, *, adjoint: bool) -> torch.Tensor:
+    def _circular(self, x: torch.Tensor, *, adjoint: bool = False, normal: bool = False) -> torch.Tensor:
+        """``k * x`` (periodic), its adjoint, or (``normal``) ``A^T A x`` in one FFT pair."""
         height, width = x.shape[-2:]
         if x.numel() == 0:  # some FFT back-ends reject empty batches
             return x.clone()
         spectrum = self._spectrum(height, width, x)
-        if adjoint:
+        if normal:
+            spectrum = spectrum.abs().square()
+        elif adjoint:
             spectrum = spectrum.conj()
         return torch.fft.irfft2(torch.fft.rfft2(x) * spectrum, s=(height, width))
 
     @property
     def _half(self) -> tuple[int, int]:
         return self.kernel.shape[0] // 2, self.kernel.shape[1] // 2
+
+    def _padded_grid(self, height: int, width: int) -> tuple[int, int]:
+        """FFT grid of the reflect mode: at least the reflect-padded size, with fast FFT factors."""
+        from scipy.fft import next_fast_len
+
+        ph, pw = self._half
+        return next_fast_len(height + 2 * ph, real=True), next_fast_len(width + 2 * pw, real=True)
 
     # -- LinearPhysics interface --------------------------------------------------------------
     def A(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
@@ -132,9 +147,12 @@ class Blur(LinearPhysics):
         if self.boundary is Boundary.CIRCULAR:
             return self._circular(x, adjoint=False)
         ph, pw = self._half
+        height, width = x.shape[-2:]
+        grid_h, grid_w = self._padded_grid(height, width)
         padded = torch.nn.functional.pad(x, (pw, pw, ph, ph), mode="reflect")
-        blurred = self._circular(padded, adjoint=False)
-        return blurred[..., ph : ph + x.shape[-2], pw : pw + x.shape[-1]]
+        padded = torch.nn.functional.pad(padded, (0, grid_w - padded.shape[-1], 0, grid_h - padded.shape[-2]))
+        blurred = self._circular(padded)
+        return blurred[..., ph : ph + height, pw : pw + width]
 
     def A_adjoint(self, y: torch.Tensor, **kwargs) -> torch.Tensor:
         """Exact adjoint ``A^T y`` (B, C, H, W) -> (B, C, H, W)."""
@@ -142,8 +160,18 @@ class Blur(LinearPhysics):
         if self.boundary is Boundary.CIRCULAR:
             return self._circular(y, adjoint=True)
         ph, pw = self._half
-        embedded = torch.nn.functional.pad(y, (pw, pw, ph, ph))
-        return _reflect_pad_adjoint(self._circular(embedded, adjoint=True), ph, pw)
+        height, width = y.shape[-2:]
+        grid_h, grid_w = self._padded_grid(height, width)
+        embedded = torch.nn.functional.pad(y, (pw, grid_w - width - pw, ph, grid_h - height - ph))
+        spread = self._circular(embedded, adjoint=True)[..., : height + 2 * ph, : width + 2 * pw]
+        return _reflect_pad_adjoint(spread, ph, pw)
+
+    def A_adjoint_A(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
+        """``A^T A x`` (B, C, H, W) -> (B, C, H, W): one FFT pair for circular blur."""
+        if self.boundary is Boundary.CIRCULAR:
+            self._check_image(x, "x")
+            return self._circular(x, normal=True)
+        return self.A_adjoint(self.A(x))
 
     def compute_sqnorm(
         self,

@@ -3,7 +3,8 @@
 - :func:`ista`, :func:`fista` -- l1-regularised least squares;
 - :func:`projected_gradient` -- least squares over a convex set (:class:`Box`, :class:`L2Ball`);
 - :func:`pnp_pgd` -- plug-and-play proximal gradient with any denoiser ``D(x, sigma)``, optionally
-  with safeguarded :class:`Anderson` acceleration.
+  with safeguarded :class:`Anderson` acceleration;
+- :func:`tikhonov_estimate` -- a Wiener-like first estimate to start PnP from.
 
 All work with any deepinv ``LinearPhysics``, stop per image on the relative fixed-point
 residual (:class:`Stopping`) or on NaN, and report why (:class:`StopReason`).
@@ -17,6 +18,7 @@ from .pnp_pgd import DenoiserFn, pnp_pgd
 from .projections import Box, L2Ball
 from .proximal import fista, fista_prox, ista, projected_gradient, soft_threshold
 from .result import History, IterationRecord, Result, StopReason
+from .tikhonov import tikhonov_estimate
 
 __all__ = [
     "Anderson",
@@ -39,4 +41,5 @@ __all__ = [
     "resolve_step",
     "run_fixed_point",
     "soft_threshold",
+    "tikhonov_estimate",
 ]

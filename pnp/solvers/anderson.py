@@ -25,6 +25,14 @@ import torch
 
 __all__ = ["Anderson", "AndersonState"]
 
+_CHUNK = 1 << 20
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> float:
+    """``<a, b>`` of flat tensors, accumulated in float64 over chunks of 2^20 entries."""
+    return sum(float(torch.dot(a[i : i + _CHUNK].double(), b[i : i + _CHUNK].double()))
+               for i in range(0, a.numel(), _CHUNK))
+
 
 @dataclass
 class AndersonState:
@@ -74,14 +82,16 @@ class Anderson:
         state.last_x, state.last_g = x, g
         if not state.dg:
             return t_x
-        dg = torch.stack(state.dg, dim=1).double()
-        dx = torch.stack(state.dx, dim=1).double()
-        gram = dg.T @ dg
+        # the m x m system in float64 from chunked dot products: no (N, m) float64 copies, so the
+        # memory stays at the 2m stored differences even for 12-megapixel images
+        gram = torch.tensor([[_dot(a, b) for b in state.dg] for a in state.dg], dtype=torch.float64)
+        rhs = torch.tensor([_dot(a, g.flatten()) for a in state.dg], dtype=torch.float64)
         scale = self.regularization * float(gram.diagonal().sum()) + torch.finfo(torch.float64).tiny
-        gamma = torch.linalg.solve(gram + scale * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device),
-                                   dg.T @ g.flatten().double())
-        correction = ((dx + dg) @ gamma).to(t_x.dtype).view_as(t_x)
-        return t_x - correction
+        gamma = torch.linalg.solve(gram + scale * torch.eye(gram.shape[0], dtype=gram.dtype), rhs).tolist()
+        proposal = t_x.clone().flatten()
+        for weight, dx, dg in zip(gamma, state.dx, state.dg):
+            proposal.sub_(dx, alpha=weight).sub_(dg, alpha=weight)
+        return proposal.view_as(t_x)
 
     def step(self, image: int, x: torch.Tensor, t_x: torch.Tensor, apply_map) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         """One accelerated step for ``image``.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from deepinv.physics import LinearPhysics
@@ -18,13 +18,20 @@ class LeastSquares:
     ``grad f(x) = A^T (A x - y)`` is L-Lipschitz with ``L = ||A||^2``, so ``I - tau grad f`` is
     ``(tau L / 2)``-averaged for ``tau`` in ``(0, 2/L)``. Methods take the batch ``index`` of the
     images ``x`` belongs to, so that each image can stop on its own.
+
+    The gradient is computed as ``A^T A x - A^T y`` with ``A^T y`` computed once and deepinv's
+    ``A_adjoint_A`` (one FFT pair for a circular :class:`~pnp.operators.Blur`).
     """
 
     physics: LinearPhysics
     y: torch.Tensor
+    adjoint_y: torch.Tensor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "adjoint_y", self.physics.A_adjoint(self.y))
 
     def gradient(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return self.physics.A_adjoint(self.physics.A(x) - self.y[index])
+        return self.physics.A_adjoint_A(x) - self.adjoint_y[index]
 
     def value(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Per-image value, shape (n,)."""
@@ -32,7 +39,7 @@ class LeastSquares:
 
     def initial_point(self, x0: torch.Tensor | None = None) -> torch.Tensor:
         """``x0`` checked against the shape of ``A^T y``, or ``A^T y`` itself when ``x0`` is None."""
-        default = self.physics.A_adjoint(self.y)
+        default = self.adjoint_y
         if x0 is None:
             return default
         if x0.shape != default.shape:

@@ -4,10 +4,14 @@ The model is ``y = k * x + n`` (:class:`pnp.operators.Blur`, reflect boundary by
 real photographs are not periodic) and the solver PnP proximal gradient
 ``x_{k+1} = D_θ(x_k − τ Aᵀ(A x_k − y))`` started at ``y``, with ``τ = 1/‖A‖²`` unless given and
 ``D_θ = (1−θ) I + θ D`` the denoiser at strength θ. With an averaged D the iteration converges.
+It starts from a Tikhonov (Wiener-like) deconvolution of ``y`` (:func:`pnp.solvers.tikhonov_estimate`,
+a few dozen FFT-cost conjugate-gradient steps), which saves denoiser calls; ``Start.OBSERVED``
+starts at ``y`` instead.
 """
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
 
@@ -16,9 +20,29 @@ import torch
 from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
 from ..metrics import before_after
 from ..operators import Blur, Boundary
-from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd
+from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd, tikhonov_estimate
 
-__all__ = ["DeblurOptions", "Restoration", "deblur", "simulate_blur"]
+__all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur"]
+
+
+def prior_noise_level(noise_level: float) -> float:
+    """Training noise level wanted of the default deblurring prior for data with ``noise_level``.
+
+    ``pnp deblur --model euler`` (or ``dncnn``) loads the shipped weights of that family trained
+    nearest (in ratio) to this level, which is the data's own noise level (floored at 1e-3). The
+    rule comes from the sweep over sigma_train in {0.01, 0.02, 0.05} on BSDS500 *train* deblurring
+    problems (``benchmarks/prior_sweep.py``, ``benchmarks/results/prior_sweep.md``): at sigma 0.01
+    the prior trained at 0.01 was best, at sigma 0.03 the one at 0.02 (at strength 1); no single
+    level was best for both.
+    """
+    return max(float(noise_level), 1e-3)
+
+
+class Start(str, enum.Enum):
+    """Where PnP starts: a Tikhonov deconvolution of ``y`` (default) or ``y`` itself."""
+
+    TIKHONOV = "tikhonov"
+    OBSERVED = "observed"
 
 
 @dataclass(frozen=True)
@@ -28,7 +52,8 @@ class DeblurOptions:
     ``noise_level`` is the standard deviation of the noise in ``y`` (passed to the denoiser as
     sigma); ``strength`` is θ; ``step`` the gradient step (default ``1/‖A‖²``); ``force`` runs a step
     outside the convergent range ``(0, 2/‖A‖²)``; ``accelerate`` uses safeguarded Anderson
-    acceleration (same fixed point, several times fewer denoiser calls).
+    acceleration (same fixed point, several times fewer denoiser calls); ``start`` the initial
+    point (:class:`Start`; it changes the number of iterations, not the fixed point).
     """
 
     boundary: Boundary = Boundary.REFLECT
@@ -38,6 +63,7 @@ class DeblurOptions:
     stopping: Stopping = field(default_factory=lambda: Stopping(max_iter=500, tol=1e-4))
     force: bool = False
     accelerate: bool = True
+    start: Start = Start.TIKHONOV
 
     def __post_init__(self) -> None:
         if not self.noise_level >= 0:
@@ -117,8 +143,11 @@ def deblur(
         prior = Relaxed(prior, options.strength)
     start = time.perf_counter()
     with torch.inference_mode():
+        x0 = observed
+        if Start(options.start) is Start.TIKHONOV:
+            x0 = tikhonov_estimate(physics, observed, sigma=options.noise_level).clamp(0, 1)
         result = pnp_pgd(
-            physics, observed, prior, sigma=options.noise_level, step=options.step, x0=observed,
+            physics, observed, prior, sigma=options.noise_level, step=options.step, x0=x0,
             stopping=options.stopping, reference=reference, callback=callback, force=options.force,
             acceleration=Anderson() if options.accelerate else None,
         )

@@ -61,9 +61,16 @@ def result_record(result: Result) -> dict:
         "stop_reason": result.stop_reason.value,
         "stop_message": str(result.stop_reason),
         "iterations": result.iterations[0] if result.iterations else 0,
+        "evaluations": _evaluations(result),
         "final_relative_residual": float(result.final_relative_residual[0]) if result.iterations else None,
         "step": result.history.records[0].step_size if result.history.records else None,
     }
+
+
+def _evaluations(result: Result) -> int:
+    """Evaluations of the solver's map (denoiser calls for PnP) of the first image."""
+    columns = result.history.columns()
+    return int(columns["evaluations"][-1, 0]) if "evaluations" in columns else 0
 
 
 def write_json(record: dict, path: Path) -> None:

@@ -30,12 +30,16 @@ class NoiseRange:
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture: ``name`` in {"euler", "dncnn"}; ``channels`` and ``blocks`` (Euler blocks, or
-    DnCNN depth); ``in_channels`` 3 (colour) or 1 (grayscale)."""
+    DnCNN depth); ``in_channels`` 3 (colour) or 1 (grayscale). Euler only: ``flow_time`` T per block
+    and ``max_substeps`` (a cap on the sub-steps per block, which bounds the cost of one call; at the
+    cap a block integrates for less than T and stays certified), see :class:`pnp.denoisers.FlowConfig`."""
 
     name: str = "euler"
     channels: int = 64
     blocks: int = 10
     in_channels: int = 3
+    flow_time: float = 1.0
+    max_substeps: int | None = None
 
     def __post_init__(self) -> None:
         if self.name not in ("euler", "dncnn"):
@@ -46,6 +50,10 @@ class ModelConfig:
             raise ValueError(
                 f"need channels >= in_channels and blocks >= 1, got channels={self.channels}, blocks={self.blocks}"
             )
+        if not (math.isfinite(self.flow_time) and self.flow_time > 0):
+            raise ValueError(f"flow-time must be a positive number, got {self.flow_time}")
+        if self.max_substeps is not None and (not isinstance(self.max_substeps, int) or self.max_substeps < 1):
+            raise ValueError(f"max-substeps must be a positive integer, got {self.max_substeps!r}")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -101,7 +101,7 @@ class _Run:
         }
 
     def restore(self, state: dict) -> None:
-        if state["config"] != self.config.to_dict():
+        if TrainConfig.from_dict(state["config"]) != self.config:  # older files lack newer default options
             raise CheckpointError(
                 f"the checkpoint in {self.out} was written with different options; resume with the "
                 "same options or start a new run in another --out folder"
@@ -144,8 +144,7 @@ class _Run:
 def _metadata(run: _Run, seconds: float, throughput: float) -> dict:
     config = run.config
     return {
-        "architecture": {"name": config.model.name, "channels": config.model.channels,
-                         "blocks": config.model.blocks, "in_channels": config.model.in_channels},
+        "architecture": asdict(config.model),
         "noise_level": config.noise.nominal,
         "noise_range": [config.noise.low, config.noise.high if config.noise.high is not None else config.noise.low],
         "training_data": {400: "BSDS500 train+test", None: "unknown"}.get(run.training_data["train_images"], "user folder"),

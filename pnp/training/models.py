@@ -33,9 +33,10 @@ class EulerFamily:
     """
 
     def build(self, config: ModelConfig) -> torch.nn.Module:
-        from ..denoisers import EulerDenoiser
+        from ..denoisers import EulerDenoiser, FlowConfig
 
-        return EulerDenoiser(in_channels=config.in_channels, channels=config.channels, blocks=config.blocks)
+        flow = FlowConfig(time=config.flow_time, max_substeps=config.max_substeps)
+        return EulerDenoiser(in_channels=config.in_channels, channels=config.channels, blocks=config.blocks, flow=flow)
 
     def diagnostics(self, model: torch.nn.Module) -> dict:
         estimates = [float(block.norm_estimate) for block in model.blocks]
