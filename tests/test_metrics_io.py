@@ -95,3 +95,16 @@ def test_palette_and_rgba_8_bit(tmp_path):
     assert Image.open(tmp_path / "c.jpg").mode == "RGB"
     with pytest.raises(ImageError, match="unknown image format"):
         write_image(tmp_path / "d.xyz", data.image)
+
+
+def test_ssim_by_strips_equals_the_whole_map(generator, monkeypatch):
+    import pnp.metrics as metrics
+
+    reference = torch.rand(2, 3, 53, 29, generator=generator)
+    x = (reference + 0.1 * torch.randn(reference.shape, generator=generator)).clamp(0, 1)
+    whole = ssim(x, reference)
+    monkeypatch.setattr(metrics, "_STRIP", 7)  # 43 output rows: 6 full strips and a partial one
+    torch.testing.assert_close(ssim(x, reference), whole, rtol=0, atol=1e-6)
+    expected = structural_similarity(x[1].numpy(), reference[1].numpy(), channel_axis=0, data_range=1.0,
+                                     gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    assert abs(float(ssim(x, reference)[1]) - expected) < 1e-5

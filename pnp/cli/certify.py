@@ -15,8 +15,8 @@ from .app import app, reports_errors
 @app.command("certify")
 @reports_errors
 def certify_command(
-    model: str = typer.Argument(..., help="A shipped model name (see `pnp models`) or a checkpoint path."),
-    sigma: float = typer.Option(0.15, help="Noise level of the empirical test inputs."),
+    model: str = typer.Argument(..., help="A shipped name (see `pnp models`), a family (euler: the weights trained nearest --sigma) or a checkpoint path."),
+    sigma: float = typer.Option(0.15, help="Noise level of the empirical test inputs (and of the weights a family name picks)."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the certificate as JSON here."),
 ) -> None:
     """Print the averagedness certificate of MODEL and its repeated-application test.
@@ -27,7 +27,7 @@ def certify_command(
     """
     from ..denoisers import certify, load
 
-    certificate = certify(load(model), sigma=sigma)
+    certificate = certify(load(model, sigma=sigma, nearest=True), sigma=sigma)
     if json_path is not None:
         atomic_write_bytes(json_path, (certificate.to_json() + "\n").encode())
     typer.echo(str(certificate))

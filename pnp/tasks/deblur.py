@@ -60,7 +60,7 @@ class DeblurOptions:
     noise_level: float = 0.01
     strength: float = 1.0
     step: float | None = None
-    stopping: Stopping = field(default_factory=lambda: Stopping(max_iter=500, tol=1e-4))
+    stopping: Stopping = field(default_factory=lambda: Stopping(max_iter=500, tol=1e-5))
     force: bool = False
     accelerate: bool = True
     start: Start = Start.TIKHONOV
@@ -107,6 +107,14 @@ def _check_image(image: torch.Tensor, name: str) -> None:
 
 
 TILE = 1024
+ANDERSON_BYTES = 1 << 30
+"""Memory budget of the Anderson history (2 x memory image-sized differences): up to 5 pairs,
+fewer for large images (3 for a 4000x3000 colour image in float32), so that memory stays bounded."""
+
+
+def _accelerator(image: torch.Tensor) -> Anderson:
+    pair = 2 * image.numel() * image.element_size()
+    return Anderson(memory=int(max(1, min(5, ANDERSON_BYTES // pair))))
 
 
 def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Module:
@@ -149,7 +157,7 @@ def deblur(
         result = pnp_pgd(
             physics, observed, prior, sigma=options.noise_level, step=options.step, x0=x0,
             stopping=options.stopping, reference=reference, callback=callback, force=options.force,
-            acceleration=Anderson() if options.accelerate else None,
+            acceleration=_accelerator(observed) if options.accelerate else None,
         )
     seconds = time.perf_counter() - start
     return Restoration(observed, result.x.clamp(0, 1), kernel, result, seconds, reference)
