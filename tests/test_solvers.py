@@ -306,3 +306,21 @@ def test_anderson_proposal_matches_the_dense_least_squares_formula(generator):
     gamma = torch.linalg.solve(gram + 1e-6 * gram.trace() * torch.eye(3, dtype=gram.dtype), dg.T @ g[-1])
     expected = (0.5 * points[-1] + 0.25).flatten().double() - (dx + dg) @ gamma
     torch.testing.assert_close(proposal.flatten().double(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_anderson_keeps_fewer_differences_when_an_iterate_is_large(generator):
+    from pnp.solvers import Anderson
+    from pnp.solvers.anderson import AndersonState
+
+    x = torch.rand(1, 3, 40, 40, generator=generator)  # 19,200 bytes in float32
+    assert Anderson(memory=5).slots(x) == 5
+    assert Anderson(memory=5, max_bytes=3 * 2 * 19_200).slots(x) == 3
+    assert Anderson(memory=5, max_bytes=10).slots(x) == 1  # never below one
+    assert Anderson(memory=5, max_bytes=None).slots(x) == 5
+    anderson, state = Anderson(memory=5, max_bytes=2 * 2 * 19_200), AndersonState()
+    for _ in range(6):
+        x = torch.rand(1, 3, 40, 40, generator=generator)
+        anderson._propose(state, x, 0.5 * x, -0.5 * x)
+    assert len(state.dx) == len(state.dg) == 2
+    with pytest.raises(ValueError, match="max_bytes"):
+        Anderson(max_bytes=0)

@@ -19,7 +19,8 @@ import torch
 
 from ..metrics import psnr, ssim
 from ..operators import Blur, Boundary, kernels
-from ..solvers import Anderson, Result, Stopping, fista_prox, pnp_pgd, tikhonov_estimate
+from ..solvers import Anderson, Result, Stopping, fista_prox, pnp_pgd
+from ..tasks.deblur import Start, starting_point
 from .images import load_crop
 from .tables import Table
 
@@ -121,13 +122,12 @@ def tune(
 
 
 # -- the methods of the table --------------------------------------------------------------
-def pnp_method(denoiser, iterations: int, tol: float, *, start: str = "tikhonov") -> DeblurMethod:
-    """PnP-PGD with safeguarded Anderson acceleration, step ``1/||A||^2``, started at the Tikhonov
-    estimate (``start="tikhonov"``, as ``pnp deblur``) or at ``y`` (``"observed"``)."""
+def pnp_method(denoiser, iterations: int, tol: float, *, start: Start = Start.TIKHONOV) -> DeblurMethod:
+    """PnP-PGD with safeguarded Anderson acceleration, step ``1/||A||^2``, started as ``pnp deblur``
+    does (:func:`pnp.tasks.deblur.starting_point`)."""
     def method(physics: Blur, y, sigma, reference):
-        x0 = tikhonov_estimate(physics, y, sigma=sigma).clamp(0, 1) if start == "tikhonov" else y
-        return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=x0, stopping=Stopping(iterations, tol),
-                       acceleration=Anderson())
+        return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=starting_point(physics, y, sigma, start),
+                       stopping=Stopping(iterations, tol), acceleration=Anderson())
     return method
 
 

@@ -12,7 +12,8 @@ import time
 import torch
 
 from ..operators import Blur
-from ..solvers import Anderson, Stopping, pnp_pgd, tikhonov_estimate
+from ..solvers import Anderson, Stopping, pnp_pgd
+from ..tasks.deblur import Start, starting_point
 from .tables import Table
 
 __all__ = ["speed_table"]
@@ -61,7 +62,7 @@ def speed_table(physics: Blur, y: torch.Tensor, denoiser, sigma: float, *, itera
                   denoiser_calls_to_tol=int(fast.history.columns()["evaluations"][-1, 0]), reached_tol=fast.converged)
 
         def default():  # what pnp deblur runs: Tikhonov start, then Anderson
-            x0 = tikhonov_estimate(physics, y, sigma=sigma).clamp(0, 1)
+            x0 = starting_point(physics, y, sigma, Start.TIKHONOV)
             return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=x0, stopping=to_tol, acceleration=Anderson())
 
         best, best_seconds = _timed(default)

@@ -15,7 +15,8 @@ import torch
 from ..denoisers import TV, certify, load
 from ..denoisers.adapters import Relaxed
 from ..io import save_image
-from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd, tikhonov_estimate
+from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd
+from ..tasks.deblur import Start, prior_noise_level, starting_point
 from . import convergence, deblurring, denoising, speed
 from .images import load_crop
 from .tables import Provenance, Table
@@ -88,8 +89,6 @@ def _model(name: str, settings: Settings):
 def _prior(family: str, settings: Settings, sigma: float):
     """The deblurring prior of ``family`` for noise level ``sigma``: ``settings.prior_euler`` /
     ``prior_dncnn`` when given, else the shipped weights ``pnp deblur`` would take."""
-    from ..tasks.deblur import prior_noise_level
-
     name = getattr(settings, f"prior_{family}")
     if name is not None:
         return _model(name, settings)
@@ -210,7 +209,7 @@ def run_convergence(settings: Settings) -> Table:
 
 def _write_calls_to_tolerance(settings: Settings, physics, y, sharp, euler, iterations: int) -> Table:
     """Issue #8's comparison: plain vs Anderson, started at y vs at the Tikhonov estimate."""
-    tikhonov = tikhonov_estimate(physics, y, sigma=0.01).clamp(0, 1)
+    tikhonov = starting_point(physics, y, 0.01, Start.TIKHONOV)
 
     def variant(start, accelerate):
         return lambda tol: pnp_pgd(physics, y, euler, sigma=0.01, x0=start, stopping=Stopping(iterations, tol),

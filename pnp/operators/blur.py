@@ -28,6 +28,7 @@ import enum
 import torch
 from deepinv.physics import LinearPhysics
 from deepinv.physics.noise import NoiseModel, ZeroNoise
+from scipy.fft import next_fast_len
 
 from .kernels import validate
 
@@ -137,8 +138,6 @@ class Blur(LinearPhysics):
 
     def _padded_grid(self, height: int, width: int) -> tuple[int, int]:
         """FFT grid of the reflect mode: at least the reflect-padded size, with fast FFT factors."""
-        from scipy.fft import next_fast_len
-
         ph, pw = self._half
         return next_fast_len(height + 2 * ph, real=True), next_fast_len(width + 2 * pw, real=True)
 

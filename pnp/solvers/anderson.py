@@ -56,11 +56,15 @@ class Anderson:
         memory: how many past differences to use (m).
         regularization: λ relative to ``‖ΔG‖²`` (keeps γ bounded when ΔG is ill-conditioned).
         decrease: a proposal must have residual ``<= decrease * `` the residual it came from.
+        max_bytes: budget of one image's stored differences (2 per memory slot, each the size of
+            an iterate); large images use fewer than ``memory`` slots (at least one), e.g. 3 for a
+            4000x3000 colour image in float32 with the default 1 GiB. None: no budget.
     """
 
     memory: int = 5
     regularization: float = 1e-8
     decrease: float = 0.99
+    max_bytes: int | None = 1 << 30
     states: dict[int, AndersonState] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -70,15 +74,24 @@ class Anderson:
             raise ValueError(f"decrease must lie in (0, 1), got {self.decrease}")
         if not self.regularization >= 0:
             raise ValueError(f"regularization must be >= 0, got {self.regularization}")
+        if self.max_bytes is not None and self.max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive or None, got {self.max_bytes!r}")
 
     def reset(self) -> None:
         self.states.clear()
+
+    def slots(self, x: torch.Tensor) -> int:
+        """How many differences are kept for an iterate like ``x``: ``memory``, or fewer within ``max_bytes``."""
+        if self.max_bytes is None:
+            return self.memory
+        return max(1, min(self.memory, self.max_bytes // (2 * x.numel() * x.element_size())))
 
     def _propose(self, state: AndersonState, x: torch.Tensor, t_x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         if state.last_x is not None:
             state.dx.append((x - state.last_x).flatten())
             state.dg.append((g - state.last_g).flatten())
-            del state.dx[: -self.memory], state.dg[: -self.memory]
+            keep = self.slots(x)
+            del state.dx[:-keep], state.dg[:-keep]
         state.last_x, state.last_g = x, g
         if not state.dg:
             return t_x

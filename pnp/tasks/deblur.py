@@ -16,13 +16,14 @@ import time
 from dataclasses import dataclass, field
 
 import torch
+from deepinv.physics import LinearPhysics
 
 from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
 from ..metrics import before_after
 from ..operators import Blur, Boundary
 from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd, tikhonov_estimate
 
-__all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur"]
+__all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur", "starting_point"]
 
 
 def prior_noise_level(noise_level: float) -> float:
@@ -90,6 +91,13 @@ class Restoration:
         return before_after(self.observed, self.restored, self.reference)
 
 
+def starting_point(physics: LinearPhysics, observed: torch.Tensor, noise_level: float, start: Start) -> torch.Tensor:
+    """PnP's ``x_0``: the Tikhonov estimate of ``observed`` clipped to [0, 1], or ``observed`` itself."""
+    if Start(start) is Start.TIKHONOV:
+        return tikhonov_estimate(physics, observed, sigma=noise_level).clamp(0, 1)
+    return observed
+
+
 def simulate_blur(
     sharp: torch.Tensor, kernel: torch.Tensor, *, boundary: Boundary, noise_level: float, seed: int = 0
 ) -> torch.Tensor:
@@ -107,16 +115,6 @@ def _check_image(image: torch.Tensor, name: str) -> None:
 
 
 TILE = 1024
-ANDERSON_BYTES = 1 << 30
-"""Memory budget of the Anderson history (2 x memory image-sized differences): up to 5 pairs,
-fewer for large images (3 for a 4000x3000 colour image in float32), so that memory stays bounded."""
-
-
-def _accelerator(image: torch.Tensor) -> Anderson:
-    pair = 2 * image.numel() * image.element_size()
-    return Anderson(memory=int(max(1, min(5, ANDERSON_BYTES // pair))))
-
-
 def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Module:
     """Large images are denoised in ``TILE``-pixel tiles (exactly the same result, bounded memory)."""
     if max(image.shape[-2:]) <= TILE:
@@ -151,13 +149,11 @@ def deblur(
         prior = Relaxed(prior, options.strength)
     start = time.perf_counter()
     with torch.inference_mode():
-        x0 = observed
-        if Start(options.start) is Start.TIKHONOV:
-            x0 = tikhonov_estimate(physics, observed, sigma=options.noise_level).clamp(0, 1)
+        x0 = starting_point(physics, observed, options.noise_level, options.start)
         result = pnp_pgd(
             physics, observed, prior, sigma=options.noise_level, step=options.step, x0=x0,
             stopping=options.stopping, reference=reference, callback=callback, force=options.force,
-            acceleration=_accelerator(observed) if options.accelerate else None,
+            acceleration=Anderson() if options.accelerate else None,
         )
     seconds = time.perf_counter() - start
     return Restoration(observed, result.x.clamp(0, 1), kernel, result, seconds, reference)

@@ -29,6 +29,15 @@ def _save(fig: Figure, path: Path) -> Path:
     return save_figure(fig, path, dpi=_DPI)
 
 
+def _finish_log_axes(ax, xlabel: str, ylabel: str, title: str, *, legend_size: int = 8, ncol: int = 1) -> None:
+    """Labels, title, log-scale grid and legend of a one-panel curve figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=legend_size, ncol=ncol)
+
+
 def _arc_curve(results: ToyResults) -> np.ndarray:
     arc = results.data.arc
     angles = torch.linspace(arc.t0, arc.t1, 200, dtype=torch.float64)
@@ -93,11 +102,7 @@ def figure_tau_search(results: ToyResults, path: Path) -> Path:
     ax.loglog(results.grid.taus.numpy(), results.grid.errors.numpy(), ".-", label="training MSE")
     ax.axvline(results.tau_star, color="tab:red", ls="--", label=f"τ* = {results.tau_star:.3g}")
     ax.axhline(results.row("naive").train_mse, color="0.5", ls=":", label="naive inversion")
-    ax.set_xlabel("τ")
-    ax.set_ylabel("MSE")
-    ax.set_title("Tikhonov: grid search for τ on the training set", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    _finish_log_axes(ax, "τ", "MSE", "Tikhonov: grid search for τ on the training set")
     return _save(fig, path)
 
 
@@ -114,11 +119,7 @@ def figure_lipschitz(results: ToyResults, path: Path) -> Path:
         tau = tau_for_lipschitz(svals, row.lipschitz)
         if tau > 0:
             ax.plot([tau], [row.lipschitz], "o", color=colour, label=f"{row.label.split(', ')[1]} = {row.lipschitz:.3g}")
-    ax.set_xlabel("τ")
-    ax.set_ylabel("Lipschitz constant")
-    ax.set_title("Lipschitz constant of the Tikhonov map", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    _finish_log_axes(ax, "τ", "Lipschitz constant", "Lipschitz constant of the Tikhonov map")
     return _save(fig, path)
 
 
@@ -153,11 +154,7 @@ def figure_training(results: ToyResults, path: Path) -> Path:
         ax.semilogy(np.array(curve.steps) + 1, curve.train_mse, color=colour, lw=1, label=f"{key} train")
         ax.semilogy(curve.test_steps, curve.test_mse, color=colour, ls="--", lw=1, label=f"{key} test")
     ax.axhline(results.row("tikhonov[L*]").test_mse, color="k", ls=":", label="Tikhonov τ*, test")
-    ax.set_xlabel("Adam iteration")
-    ax.set_ylabel("MSE")
-    ax.set_title("InvNet training curves", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    _finish_log_axes(ax, "Adam iteration", "MSE", "InvNet training curves", legend_size=7, ncol=2)
     return _save(fig, path)
 
 
