@@ -51,3 +51,28 @@ def test_full_benchmark_needs_data(tmp_path):
 def test_benchmark_all_quick_with_shipped_models(tmp_path):
     result = CliRunner().invoke(app, ["benchmark", "all", "--quick", "--out", str(tmp_path), "--device", "cpu"])
     assert result.exit_code == 0, result.output
+
+
+def test_denoising_tables_keep_per_image_scores_and_the_cbsd68_subset(tmp_path):
+    from pnp.benchmarks.denoising import CBSD68_IDS, Method, denoising_tables
+    from pnp.io import save_image
+
+    assert len(CBSD68_IDS) == 67 and "3096" in CBSD68_IDS and "8023" not in CBSD68_IDS
+    generator = torch.Generator().manual_seed(0)
+    files = []
+    for stem in ("3096", "8023", "101085"):  # two CBSD68 images, one not
+        save_image(torch.rand(1, 3, 12, 10, generator=generator), tmp_path / f"{stem}.png")
+        files.append(tmp_path / f"{stem}.png")
+    identity = Method("identity", "none", lambda noisy, sigma: noisy)
+    halve = Method("halve", "none", lambda noisy, sigma: noisy * 0.5)
+    tables = denoising_tables(files, {0.1: [identity], 0.2: [identity, halve]})
+    assert len(tables.per_image.rows) == 3 * (2 + 3)  # noisy input + methods, per image and level
+    summary = {(r["sigma"], r["method"]): r for r in tables.summary.rows}
+    assert summary[(0.2, "halve")]["images"] == 3 and (0.1, "halve") not in summary
+    # identity returns the noisy input: the same scores as the "noisy input" row
+    assert summary[(0.1, "identity")]["psnr"] == pytest.approx(summary[(0.1, "noisy input")]["psnr"])
+    subset = {(r["sigma"], r["method"]): r for r in tables.cbsd68.rows}
+    assert subset[(0.2, "halve")]["images"] == 2
+    expected = [r["psnr"] for r in tables.per_image.rows
+                if r["sigma"] == 0.2 and r["method"] == "halve" and r["image"] in ("3096", "101085")]
+    assert subset[(0.2, "halve")]["psnr"] == pytest.approx(sum(expected) / 2)

@@ -139,3 +139,36 @@ def test_reflect_fft_grid_has_fast_sizes_and_leaves_the_convolution_unchanged(ge
     x = torch.rand(1, 1, height, width, generator=generator, dtype=torch.float64)
     expected = scipy.ndimage.convolve(x[0, 0].numpy(), physics.kernel.double().numpy(), mode="mirror")
     np.testing.assert_allclose(physics.double().A(x)[0, 0].numpy(), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(("shape", "kernel"), [
+    ((107, 37), kernels.motion(9, seed=5)),  # both sides slow FFT lengths: wrapped onto a fast grid
+    ((64, 53), kernels.box(5)),  # one side fast (kept), one slow (wrapped)
+    ((31, 29), kernels.motion(29, seed=1)),  # a kernel as large as the image: the wrap is the whole image
+    ((64, 48), kernels.levin(3)),  # both fast: the native grid, no padding
+])
+def test_circular_blur_on_a_fast_grid_is_exactly_periodic(shape, kernel, generator):
+    physics = Blur(kernel, boundary=Boundary.CIRCULAR).double()
+    x = torch.rand(2, 3, *shape, generator=generator, dtype=torch.float64)
+    k = physics.kernel.double().numpy()
+
+    def wrapped(weights):
+        return np.stack([[scipy.ndimage.convolve(c.numpy(), weights, mode="wrap") for c in b] for b in x])
+
+    np.testing.assert_allclose(physics.A(x).numpy(), wrapped(k), atol=1e-12)
+    np.testing.assert_allclose(physics.A_adjoint(x).numpy(), wrapped(k[::-1, ::-1]), atol=1e-12)
+    torch.testing.assert_close(physics.A_adjoint_A(x), physics.A_adjoint(physics.A(x)), rtol=1e-10, atol=1e-12)
+    pad_h, pad_w, grid_h, grid_w = physics._periodic_grid(*shape)
+    for size, pad, grid in ((shape[0], pad_h, grid_h), (shape[1], pad_w, grid_w)):
+        slow = any(p > 7 for p in _prime_factors(size))
+        assert (pad > 0) == slow and all(p <= 7 for p in _prime_factors(grid))
+
+
+def _prime_factors(n: int) -> list[int]:
+    factors, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    return factors

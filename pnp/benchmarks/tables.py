@@ -84,11 +84,14 @@ class Table:
         lines += [f"| {' | '.join(_cell(row.get(c)) for c in self.columns)} |" for row in self.rows]
         return "\n".join(lines) + "\n"
 
-    def write(self, folder: Path, name: str, provenance: Provenance) -> list[Path]:
-        """``name.md`` (provenance, table, notes), ``name.csv`` and ``name.json``, atomically."""
+    def write(self, folder: Path, name: str, provenance: Provenance, *, markdown: bool = True) -> list[Path]:
+        """``name.md`` (provenance, table, notes; unless ``markdown=False``, for long tables),
+        ``name.csv`` and ``name.json``, atomically."""
         folder = Path(folder)
         notes = "".join(f"\n{note}\n" for note in self.notes)
-        atomic_write_bytes(folder / f"{name}.md", f"# {self.title}\n\n{provenance.markdown()}\n{self.markdown()}{notes}".encode())
+        if markdown:
+            atomic_write_bytes(folder / f"{name}.md",
+                               f"# {self.title}\n\n{provenance.markdown()}\n{self.markdown()}{notes}".encode())
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self.columns, extrasaction="ignore")
         writer.writeheader()
@@ -96,4 +99,4 @@ class Table:
         atomic_write_bytes(folder / f"{name}.csv", buffer.getvalue().encode())
         record = {"title": self.title, **provenance.to_dict(), "columns": self.columns, "rows": self.rows, "notes": self.notes}
         atomic_write_bytes(folder / f"{name}.json", (json.dumps(record, indent=2) + "\n").encode())
-        return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")]
+        return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")[0 if markdown else 1:]]

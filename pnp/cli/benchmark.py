@@ -46,6 +46,7 @@ def benchmark_command(
 
     settings = suite.Settings(out=out, data=data, quick=quick, images=images, device=resolve_device(device),
                               euler=euler, dncnn=dncnn, prior_euler=prior_euler, prior_dncnn=prior_dncnn,
+                              progress=lambda message: typer.echo(message, err=True),
                               command="pnp " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["benchmark"] else
                               f"pnp benchmark {name.value}{' --quick' if quick else ''}")
     runners = {

@@ -37,6 +37,14 @@ __all__ = ["Blur", "Boundary"]
 _LANCZOS_BYTES = 1 << 29
 
 
+class _Filter(enum.Enum):
+    """Which filter a periodic convolution applies: ``k``, its adjoint (flip), or ``k^T k``."""
+
+    FORWARD = "forward"
+    ADJOINT = "adjoint"
+    NORMAL = "normal"
+
+
 class Boundary(str, enum.Enum):
     """How the image is extended beyond its border before convolving."""
 
@@ -111,26 +119,56 @@ class Blur(LinearPhysics):
                 f"({argument}); use a smaller kernel or a larger image"
             )
 
-    def _spectrum(self, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
-        key = (height, width, like.device, like.dtype)
+    def _spectrum(self, height: int, width: int, like: torch.Tensor, mode: _Filter | None = None) -> torch.Tensor:
+        """rfft2 of the kernel on an (height, width) grid, or of its adjoint / normal filter (cached)."""
+        mode = _Filter.FORWARD if mode is None else mode
+        key = (height, width, like.device, like.dtype, mode)
         spectrum = self._spectra.get(key)
         if spectrum is None:
-            kernel = self.kernel.to(device=like.device, dtype=like.dtype)
-            spectrum = _kernel_spectrum(kernel, height, width)
+            if mode is _Filter.FORWARD:
+                kernel = self.kernel.to(device=like.device, dtype=like.dtype)
+                spectrum = _kernel_spectrum(kernel, height, width)
+            else:
+                forward = self._spectrum(height, width, like)
+                spectrum = forward.conj() if mode is _Filter.ADJOINT else forward.abs().square()
             self._spectra[key] = spectrum
         return spectrum
 
-    def _circular(self, x: torch.Tensor, *, adjoint: bool = False, normal: bool = False) -> torch.Tensor:
-        """``k * x`` (periodic), its adjoint, or (``normal``) ``A^T A x`` in one FFT pair."""
+    def _fft_convolve(self, x: torch.Tensor, mode: _Filter) -> torch.Tensor:
+        """Periodic convolution on the grid of ``x`` itself (one rfft2/irfft2 pair)."""
         height, width = x.shape[-2:]
+        spectrum = self._spectrum(height, width, x, mode)
+        return torch.fft.irfft2(torch.fft.rfft2(x) * spectrum, s=(height, width))
+
+    def _periodic_grid(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """``(pad_h, pad_w, grid_h, grid_w)`` for the circular boundary (see :meth:`_circular`)."""
+        sizes = []
+        for size, k in ((height, self.kernel.shape[0]), (width, self.kernel.shape[1])):
+            fast = next_fast_len(size, real=True) == size
+            pad = 0 if fast else k - 1
+            sizes.append((pad, size if fast else next_fast_len(size + 2 * pad, real=True)))
+        (pad_h, grid_h), (pad_w, grid_w) = sizes
+        return pad_h, pad_w, grid_h, grid_w
+
+    def _circular(self, x: torch.Tensor, *, adjoint: bool = False, normal: bool = False) -> torch.Tensor:
+        """``k * x`` (periodic), its adjoint, or (``normal``) ``A^T A x`` in one FFT pair.
+
+        Sides whose length has large prime factors (481 = 13 * 37, say) make the FFT several times
+        slower, so such a side is wrapped around by ``r = k - 1`` pixels (periodic padding), zero-
+        extended to a fast length and convolved there: every output pixel only reads offsets in
+        ``[-r, r]`` (the support of the kernel, its flip and their correlation), all of which the
+        wrapped border holds, so the cropped result is the periodic convolution on (H, W) exactly.
+        """
+        mode = _Filter.NORMAL if normal else _Filter.ADJOINT if adjoint else _Filter.FORWARD
         if x.numel() == 0:  # some FFT back-ends reject empty batches
             return x.clone()
-        spectrum = self._spectrum(height, width, x)
-        if normal:
-            spectrum = spectrum.abs().square()
-        elif adjoint:
-            spectrum = spectrum.conj()
-        return torch.fft.irfft2(torch.fft.rfft2(x) * spectrum, s=(height, width))
+        height, width = x.shape[-2:]
+        pad_h, pad_w, grid_h, grid_w = self._periodic_grid(height, width)
+        if (grid_h, grid_w) == (height, width):
+            return self._fft_convolve(x, mode)
+        padded = torch.nn.functional.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="circular") if pad_h or pad_w else x
+        padded = torch.nn.functional.pad(padded, (0, grid_w - padded.shape[-1], 0, grid_h - padded.shape[-2]))
+        return self._fft_convolve(padded, mode)[..., pad_h : pad_h + height, pad_w : pad_w + width]
 
     @property
     def _half(self) -> tuple[int, int]:
@@ -152,7 +190,7 @@ class Blur(LinearPhysics):
         grid_h, grid_w = self._padded_grid(height, width)
         padded = torch.nn.functional.pad(x, (pw, pw, ph, ph), mode="reflect")
         padded = torch.nn.functional.pad(padded, (0, grid_w - padded.shape[-1], 0, grid_h - padded.shape[-2]))
-        blurred = self._circular(padded)
+        blurred = self._fft_convolve(padded, _Filter.FORWARD)
         return blurred[..., ph : ph + height, pw : pw + width]
 
     def A_adjoint(self, y: torch.Tensor, **kwargs) -> torch.Tensor:
@@ -164,7 +202,7 @@ class Blur(LinearPhysics):
         height, width = y.shape[-2:]
         grid_h, grid_w = self._padded_grid(height, width)
         embedded = torch.nn.functional.pad(y, (pw, grid_w - width - pw, ph, grid_h - height - ph))
-        spread = self._circular(embedded, adjoint=True)[..., : height + 2 * ph, : width + 2 * pw]
+        spread = self._fft_convolve(embedded, _Filter.ADJOINT)[..., : height + 2 * ph, : width + 2 * pw]
         return _reflect_pad_adjoint(spread, ph, pw)
 
     def A_adjoint_A(self, x: torch.Tensor, **kwargs) -> torch.Tensor:

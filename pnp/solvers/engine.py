@@ -78,7 +78,12 @@ def _advance(
         )
         bases.append(base), images.append(t_base), proposals.append(proposal)
         extra[row] = spent
-    return torch.stack(bases), torch.stack(images), torch.stack(proposals), extra
+    return _batch(bases), _batch(images), _batch(proposals), extra
+
+
+def _batch(rows: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.stack(rows)``, as a view (no copy) for a single image: large images are one-image batches."""
+    return rows[0].unsqueeze(0) if len(rows) == 1 else torch.stack(rows)
 
 
 def run_fixed_point(
@@ -129,7 +134,8 @@ def run_fixed_point(
             index = active.nonzero().squeeze(1)
             if index.numel() == 0:
                 break
-            x_active = x[index]
+            everything = index.numel() == batch
+            x_active = x if everything else x[index]  # no copy while every image iterates
             base, mapped, x_next, extra = _advance(step, x_active, index, accelerator)
             evaluations[index] += 1 + extra
             finite = torch.isfinite(mapped.flatten(1)).all(dim=1)
@@ -137,9 +143,14 @@ def run_fixed_point(
             relative = residual / _per_image_norm(base).clamp_min(torch.finfo(x.dtype).tiny)
             converged = finite & (relative <= stopping.tol)
             # converged images end at T(x_k); the others go on from the next point
-            x_next = torch.where(_expand(converged, x_next), mapped, x_next)
+            if bool(converged.any()):
+                x_next = torch.where(_expand(converged, x_next), mapped, x_next)
             safe = finite & torch.isfinite(x_next.flatten(1)).all(dim=1)
-            x[index[safe]] = x_next[safe]
+            if everything and bool(safe.all()):
+                x = x_next  # rebound, never written into: the accelerator may hold views of old iterates
+            else:
+                x = x.clone() if everything else x
+                x[index[safe]] = x_next[safe]
             for image in index.tolist():
                 iterations[image] = k
             for image in index[~finite].tolist():
