@@ -40,6 +40,26 @@ def test_benchmark_all_quick(tmp_path):
         assert {f"{table}.md", f"{table}.csv", f"{table}.json"} <= names, table
         assert "Machine:" in (out / f"{table}.md").read_text()
     assert {"convergence.png", "stability.png"} <= names
+    assert {"denoising_cbsd68.md", "denoising_per_image.csv", "speed_precision.md"} <= names
+    speed = {row["variant"]: row for row in json.loads((out / "speed.json").read_text())["rows"]}
+    for variant in ("stable-pnp pnp_pgd", "deepinv PGD + PnP"):
+        assert speed[variant]["solver_ms_per_iteration"] > 0, "time outside the denoiser is measured"
+    precision = json.loads((out / "speed_precision.json").read_text())["rows"]
+    assert {row["precision"] for row in precision} == {"fp32", "bf16"} and all(r["iterations_per_second"] > 0 for r in precision)
+
+
+def test_denoising_noise_levels_are_chosen_and_checked(tmp_path):
+    torch.manual_seed(0)
+    save_checkpoint(EulerDenoiser(channels=6, blocks=2, sigma=0.15), tmp_path / "e.pt")
+    save_checkpoint(DnCNN(depth=3, features=8, sigma=0.15), tmp_path / "d.pt")
+    common = ["benchmark", "denoising", "--quick", "--device", "cpu", "--euler", str(tmp_path / "e.pt"),
+              "--dncnn", str(tmp_path / "d.pt")]
+    result = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "a"), "--sigma", "0.05", "--sigma", "0.1"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "a" / "denoising.json").read_text())["rows"]
+    assert sorted({row["sigma"] for row in rows}) == [0.05, 0.1]
+    result = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "b"), "--sigma", "1.5"])
+    assert result.exit_code == 2 and "--sigma" in result.output
 
 
 def test_full_benchmark_needs_data(tmp_path):

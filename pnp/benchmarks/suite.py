@@ -43,6 +43,7 @@ class Settings:
     prior_euler: str | None = None
     prior_dncnn: str | None = None
     progress: Callable[[str], None] | None = None
+    sigmas: tuple[float, ...] | None = None
 
     @property
     def provenance(self) -> Provenance:
@@ -118,7 +119,9 @@ def _denoising_methods(settings: Settings, sigma: float, cache: dict) -> list[de
 
 
 def run_denoising(settings: Settings) -> Table:
-    sigmas = [0.15] if settings.quick else [0.05, 0.10, 0.15]
+    sigmas = list(settings.sigmas or ([0.15] if settings.quick else [0.05, 0.10, 0.15]))
+    if not all(0 < s < 1 for s in sigmas):
+        raise ValueError(f"--sigma must lie in (0, 1), got {sigmas}")
     files = settings.val_files(2 if settings.quick else 100)
     cache: dict = {}
     methods = {sigma: _denoising_methods(settings, sigma, cache) for sigma in sigmas}
@@ -296,9 +299,15 @@ def run_speed(settings: Settings) -> Table:
     files = settings.val_files(1)
     problem = deblurring.observations(files[:1], [3], [0.01], crop=48 if settings.quick else None)[0]
     euler = _prior("euler", settings, 0.01)
-    table = speed.speed_table(problem.physics.to(settings.device), problem.y.to(settings.device),
-                              euler, 0.01, iterations=3 if settings.quick else 5, tol=1e-4)
+    physics, y = problem.physics.to(settings.device), problem.y.to(settings.device)
+    table = speed.speed_table(physics, y, euler, 0.01, iterations=3 if settings.quick else 5, tol=1e-4,
+                              repeats=2 if settings.quick else 5)
     table.notes.append(f"{_name(euler)} (the default deblurring prior), Levin kernel 3, circular blur, sigma 0.01, "
                        f"image {tuple(problem.y.shape)}, torch threads {torch.get_num_threads()}.")
     table.write(settings.out, "speed", settings.provenance)
+    if settings.device.type == "cuda" or settings.quick:  # the precision table: GPU runs (and CI, on the CPU)
+        precision = speed.precision_rows(physics, y, problem.sharp.to(settings.device), euler, 0.01,
+                                         iterations=3 if settings.quick else 100, batch=2 if settings.quick else 16)
+        precision.notes.append(f"{_name(euler)}, Levin kernel 3, circular blur, sigma 0.01.")
+        precision.write(settings.out, "speed_precision", settings.provenance)
     return table

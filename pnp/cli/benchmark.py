@@ -33,6 +33,7 @@ def benchmark_command(
     quick: bool = typer.Option(False, help="A few small crops and few iterations: checks the pipeline in about a minute."),
     images: Optional[int] = typer.Option(None, help="Number of val images, taken from the end of val (default: all 100 for denoising, 3 for deblurring)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    sigma: Optional[list[float]] = typer.Option(None, "--sigma", help="Denoising noise levels (repeatable; default 0.05, 0.10 and 0.15)."),
     euler: str = typer.Option("euler-sigma0.15", help="Euler denoiser (denoising, stability): shipped name or checkpoint path."),
     dncnn: str = typer.Option("dncnn-sigma0.15", help="DnCNN denoiser (denoising, stability): shipped name or checkpoint path."),
     prior_euler: Optional[str] = typer.Option(None, help="Euler deblurring prior (deblurring, convergence, speed); default: as pnp deblur."),
@@ -45,7 +46,7 @@ def benchmark_command(
     from ..benchmarks import suite
 
     settings = suite.Settings(out=out, data=data, quick=quick, images=images, device=resolve_device(device),
-                              euler=euler, dncnn=dncnn, prior_euler=prior_euler, prior_dncnn=prior_dncnn,
+                              euler=euler, dncnn=dncnn, prior_euler=prior_euler, prior_dncnn=prior_dncnn, sigmas=tuple(sigma) if sigma else None,
                               progress=lambda message: typer.echo(message, err=True),
                               command="pnp " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["benchmark"] else
                               f"pnp benchmark {name.value}{' --quick' if quick else ''}")

@@ -119,18 +119,21 @@ class Anderson:
             many extra evaluations of T were spent (0 or 1).
         """
         state = self.states.setdefault(image, AndersonState())
-        residual = float(torch.linalg.vector_norm(t_x - x))
+        g = t_x - x
+        residual = float(torch.linalg.vector_norm(g))
         extra = 0
         if state.fallback is not None and not residual <= self.decrease * state.reference:
             state.rejected += 1
             x, state.fallback = state.fallback, None
             state.dx.clear(), state.dg.clear()
             state.last_x = state.last_g = None
+            del g  # the rejected residual is not needed while T is applied again
             t_x = apply_map(x)
-            residual, extra = float(torch.linalg.vector_norm(t_x - x)), 1
+            g = t_x - x
+            residual, extra = float(torch.linalg.vector_norm(g)), 1
         elif state.fallback is not None:
             state.accepted += 1
-        proposal = self._propose(state, x, t_x, t_x - x)
+        proposal = self._propose(state, x, t_x, g)
         state.fallback = t_x if proposal is not t_x else None
         state.reference = residual
         return x, t_x, proposal, extra

@@ -147,7 +147,9 @@ def run_fixed_point(
                 x_next = torch.where(_expand(converged, x_next), mapped, x_next)
             safe = finite & torch.isfinite(x_next.flatten(1)).all(dim=1)
             if everything and bool(safe.all()):
-                x = x_next  # rebound, never written into: the accelerator may hold views of old iterates
+                # rebound, never written into (the accelerator may hold views of old iterates); the
+                # iterate keeps the dtype of x0 whatever precision the map computed in
+                x = x_next if x_next.dtype == x.dtype else x_next.to(x.dtype)
             else:
                 x = x.clone() if everything else x
                 x[index[safe]] = x_next[safe]
