@@ -138,14 +138,14 @@ def run_fixed_point(
             x_active = x if everything else x[index]  # no copy while every image iterates
             base, mapped, x_next, extra = _advance(step, x_active, index, accelerator)
             evaluations[index] += 1 + extra
-            finite = torch.isfinite(mapped.flatten(1)).all(dim=1)
             residual = _per_image_norm(mapped - base)
+            finite = torch.isfinite(residual)  # base is finite, so this is "T(base) is finite", in one pass
             relative = residual / _per_image_norm(base).clamp_min(torch.finfo(x.dtype).tiny)
             converged = finite & (relative <= stopping.tol)
             # converged images end at T(x_k); the others go on from the next point
             if bool(converged.any()):
                 x_next = torch.where(_expand(converged, x_next), mapped, x_next)
-            safe = finite & torch.isfinite(x_next.flatten(1)).all(dim=1)
+            safe = finite if accelerator is None else finite & torch.isfinite(x_next.flatten(1)).all(dim=1)
             if everything and bool(safe.all()):
                 # rebound, never written into (the accelerator may hold views of old iterates); the
                 # iterate keeps the dtype of x0 whatever precision the map computed in
