@@ -1,10 +1,14 @@
-"""Choosing where tensors live: ``auto`` (CUDA when present), ``cpu`` or ``cuda[:N]``."""
+"""Choosing where tensors live (``auto``, ``cpu``, ``cuda[:N]``) and in which arithmetic (:class:`Precision`)."""
 
 from __future__ import annotations
 
+import contextlib
+import enum
+from typing import Iterator
+
 import torch
 
-__all__ = ["resolve_device"]
+__all__ = ["Precision", "precision", "resolve_device"]
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -18,3 +22,30 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name != "cpu":
         raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
     return torch.device("cpu")
+
+
+class Precision(str, enum.Enum):
+    """Arithmetic of the denoiser's convolutions.
+
+    ``fp32``: full float32 (TF32 off). ``tf32``: float32 tensors, TF32 tensor-core matmuls and
+    convolutions (CUDA only; on the CPU it is fp32). ``bf16``: bfloat16 autocast of the
+    convolutions; FFTs, the gradient step and the iterates stay float32. The fixed point moves by
+    the rounding of the denoiser, which ``pnp benchmark speed`` measures (``speed_precision.md``).
+    """
+
+    FP32 = "fp32"
+    TF32 = "tf32"
+    BF16 = "bf16"
+
+
+@contextlib.contextmanager
+def precision(choice: Precision | str, device: torch.device) -> Iterator[None]:
+    """Run the block in the arithmetic ``choice`` on ``device``; the global TF32 flags are restored after."""
+    choice = Precision(choice)
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = choice is Precision.TF32
+    try:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=choice is Precision.BF16):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

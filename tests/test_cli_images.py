@@ -129,3 +129,33 @@ def test_every_bad_input_is_one_line_and_exit_2(tmp_path, photo, tiny_model):
 def test_help_shows_an_example(command):
     result = _run(command, "--help")
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_deblur_in_bfloat16_keeps_float32_iterates_and_nearly_the_same_result(tmp_path, tiny_model):
+    records = {}
+    for choice in ("fp32", "bf16"):
+        result = _run("deblur", "--example", "--kernel", "gaussian:1.5", "--model", tiny_model, "--iters", "6",
+                      "--boundary", "circular", "--device", "cpu", "--precision", choice,
+                      "-o", tmp_path / f"{choice}.png", "--json", tmp_path / f"{choice}.json")
+        assert result.exit_code == 0, result.output
+        records[choice] = json.loads((tmp_path / f"{choice}.json").read_text())
+    assert records["bf16"]["precision"] == "bf16" and records["fp32"]["precision"] == "fp32"
+    # bf16 rounds the denoiser's convolutions (8-bit mantissa): close to, but not exactly, fp32
+    assert abs(records["bf16"]["psnr_restored"] - records["fp32"]["psnr_restored"]) < 0.2
+
+
+def test_precision_context_restores_global_flags_and_keeps_dtypes():
+    from pnp.denoisers import EulerDenoiser
+    from pnp.device import Precision, precision
+
+    flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    net = EulerDenoiser(channels=6, blocks=2).eval()
+    x = torch.rand(1, 3, 16, 12)
+    with torch.inference_mode(), precision(Precision.BF16, torch.device("cpu")):
+        inner = torch.nn.functional.conv2d(x, torch.ones(1, 3, 3, 3))
+        out = net(x, 0.1)
+    assert inner.dtype == torch.bfloat16, "convolutions run in bfloat16 under bf16"
+    assert out.dtype == torch.float32 and (out - net(x, 0.1)).abs().max() < 0.05
+    with precision(Precision.TF32, torch.device("cpu")):
+        assert torch.backends.cudnn.allow_tf32
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == flags

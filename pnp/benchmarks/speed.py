@@ -14,13 +14,13 @@ precision variants (TF32 matmuls/convolutions, bfloat16 autocast) with their PSN
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from dataclasses import dataclass
 
 import torch
 
+from ..device import Precision, precision
 from ..metrics import psnr
 from ..operators import Blur
 from ..solvers import Anderson, Stopping, pnp_pgd
@@ -134,41 +134,28 @@ def speed_table(physics: Blur, y: torch.Tensor, denoiser, sigma: float, *, itera
     return table
 
 
-@contextlib.contextmanager
-def _precision(name: str, device: torch.device):
-    """fp32 (TF32 off), tf32 (TF32 matmuls and convolutions, CUDA), bf16 (autocast)."""
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    tf32 = name == "tf32"
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
-    try:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=name == "bf16"):
-            yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
 def precision_rows(physics: Blur, y: torch.Tensor, sharp: torch.Tensor, denoiser, sigma: float, *,
-                   iterations: int, batch: int = 16, precisions: tuple[str, ...] = ("fp32", "tf32", "bf16")) -> Table:
+                   iterations: int, batch: int = 16, precisions: tuple[Precision, ...] = tuple(Precision)) -> Table:
     """Iterations per second of plain PnP for one image and a batch of ``batch``, per precision, and
     the PSNR of the ``iterations``-th iterate against the fp32 one (the change a precision makes)."""
     device = y.device
     table = Table(f"PnP iterations per second by precision, image {tuple(y.shape[1:])}",
                   ["precision", "batch", "iterations_per_second", "images_per_second", "psnr", "psnr_change_vs_fp32"])
     reference = None
-    for name in precisions:
-        if name == "tf32" and device.type != "cuda":
+    for choice in precisions:
+        if choice is Precision.TF32 and device.type != "cuda":
             continue
         for size in (1, batch):
             stacked = y.expand(size, *y.shape[1:]).contiguous()
             stopping = Stopping(max_iter=iterations, tol=0.0)
-            with torch.inference_mode(), _precision(name, device):
+            with torch.inference_mode(), precision(choice, device):
                 pnp_pgd(physics, stacked, denoiser, sigma=sigma, x0=stacked, stopping=Stopping(2, 0.0))  # warm-up
                 result, seconds = _timed(lambda: pnp_pgd(physics, stacked, denoiser, sigma=sigma, x0=stacked,
                                                          stopping=stopping), device)
             value = float(psnr(result.x[:1].float().clamp(0, 1), sharp)[0])
-            if name == "fp32" and size == 1:
+            if choice is Precision.FP32 and size == 1:
                 reference = value
-            table.add(precision=name, batch=size, iterations_per_second=iterations / seconds,
+            table.add(precision=choice.value, batch=size, iterations_per_second=iterations / seconds,
                       images_per_second=size * iterations / seconds, psnr=value,
                       psnr_change_vs_fp32=None if reference is None else value - reference)
     table.notes.append(f"Plain PnP-PGD (no acceleration), {iterations} iterations from y, timed after 2 warm-up "

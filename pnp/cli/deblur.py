@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import typer
 
-from ..device import resolve_device
+from ..device import Precision, resolve_device
 from ..io import atomic_write_bytes, write_image
 from ..operators import Boundary, kernels
 from ..solvers import ProgressBar, Stopping
@@ -40,6 +40,7 @@ def deblur_command(
     strength: float = typer.Option(1.0, help="Prior strength theta in (0, 1]: D = (1-theta) I + theta D."),
     boundary: Boundary = typer.Option(Boundary.REFLECT, help="Boundary of the blur model."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    precision: Precision = typer.Option(Precision.FP32, help="Denoiser arithmetic: fp32, tf32 (CUDA) or bf16 (autocast); iterates stay float32."),
     force: bool = typer.Option(False, help="Run even with a step outside the convergent range."),
     accelerate: bool = typer.Option(True, help="Safeguarded Anderson acceleration (same fixed point, fewer calls)."),
     start: Start = typer.Option(Start.TIKHONOV, help="Initial point: a Tikhonov deconvolution of the input, or the input."),
@@ -57,7 +58,7 @@ def deblur_command(
     blur_kernel = kernels.from_spec(kernel, size=kernel_size, seed=seed)
     options = DeblurOptions(boundary=boundary, noise_level=noise_level, strength=strength, step=step,
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
-                            accelerate=accelerate, start=start)
+                            accelerate=accelerate, start=start, precision=precision)
     where = resolve_device(device)
     denoiser = load_model(model, where, prior_noise_level(noise_level))
     sharp = data.image.to(where)
@@ -71,7 +72,7 @@ def deblur_command(
     record = {
         "input": input_name, "output": str(target), "simulated": simulate, "noise_level": noise_level,
         "kernel": {"spec": kernel, "size": list(blur_kernel.shape)}, "model": model, "strength": strength,
-        "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "device": str(where), **result_record(restoration.result),
+        "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "device": str(where), "precision": precision.value, **result_record(restoration.result),
         "seconds": restoration.seconds, **metrics,
     }
     if json_path is not None:

@@ -19,6 +19,7 @@ import torch
 from deepinv.physics import LinearPhysics
 
 from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
+from ..device import Precision, precision
 from ..metrics import before_after
 from ..operators import Blur, Boundary
 from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd, tikhonov_estimate
@@ -54,7 +55,8 @@ class DeblurOptions:
     sigma); ``strength`` is θ; ``step`` the gradient step (default ``1/‖A‖²``); ``force`` runs a step
     outside the convergent range ``(0, 2/‖A‖²)``; ``accelerate`` uses safeguarded Anderson
     acceleration (same fixed point, several times fewer denoiser calls); ``start`` the initial
-    point (:class:`Start`; it changes the number of iterations, not the fixed point).
+    point (:class:`Start`; it changes the number of iterations, not the fixed point); ``precision``
+    the arithmetic of the denoiser (:class:`pnp.device.Precision`; fp32 by default).
     """
 
     boundary: Boundary = Boundary.REFLECT
@@ -65,6 +67,7 @@ class DeblurOptions:
     force: bool = False
     accelerate: bool = True
     start: Start = Start.TIKHONOV
+    precision: Precision = Precision.FP32
 
     def __post_init__(self) -> None:
         if not self.noise_level >= 0:
@@ -148,7 +151,7 @@ def deblur(
     if options.strength != 1.0:
         prior = Relaxed(prior, options.strength)
     start = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), precision(options.precision, observed.device):
         x0 = starting_point(physics, observed, options.noise_level, options.start)
         result = pnp_pgd(
             physics, observed, prior, sigma=options.noise_level, step=options.step, x0=x0,
