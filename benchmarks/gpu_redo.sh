@@ -7,6 +7,10 @@
 # 2. ships them as euler-sigma0.15 / dncnn-sigma0.15 (certificate re-verified) with model cards;
 # 3. writes the denoising table on all 100 val images (issue #4's floor: Euler >= 27.5 dB at 0.15),
 #    and the deblurring, certificate and speed tables, with their provenance, to benchmarks/results.
+#    The speed step (issue #8's GPU floors) can run alone, in a few minutes, without training:
+#      pnp benchmark speed --data BSDS500 --device cuda --out benchmarks/results/gpu
+#    speed.md: seconds per iteration, ours vs deepinv; speed_precision.md: PnP iterations per second
+#    for one 481x321 image and a batch of 16 in fp32, TF32 and bf16, with the PSNR change of each.
 # On a machine whose commands are time-limited (e.g. 10 minutes), wrap step 1 in
 # `timeout 540 ...` and call it again: each call continues from the last checkpoint.
 set -euo pipefail
