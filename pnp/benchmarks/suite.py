@@ -107,8 +107,9 @@ def _denoising_methods(settings: Settings, sigma: float, cache: dict) -> list[de
             cache[name] = _model(name, settings)
         return cache[name]
 
-    methods = [denoising.Method("TV (tuned weight)", "tv_weights.json", cache.setdefault(
-        "tv", TV(max_iter=200 if settings.quick else 1000).to(settings.device)))]
+    if "tv" not in cache:
+        cache["tv"] = TV(max_iter=200 if settings.quick else 1000).to(settings.device)
+    methods = [denoising.Method("TV (tuned weight)", "tv_weights.json", cache["tv"])]
     for label, family, fixed in (("DnCNN", "dncnn", settings.dncnn), ("Euler", "euler", settings.euler)):
         methods.append(denoising.Method(label, _name(model(fixed)), model(fixed)))
         if fixed in (EULER, DNCNN) and not settings.quick:  # the shipped defaults: add the nearest weights
