@@ -96,3 +96,17 @@ def test_denoising_tables_keep_per_image_scores_and_the_cbsd68_subset(tmp_path):
     expected = [r["psnr"] for r in tables.per_image.rows
                 if r["sigma"] == 0.2 and r["method"] == "halve" and r["image"] in ("3096", "101085")]
     assert subset[(0.2, "halve")]["psnr"] == pytest.approx(sum(expected) / 2)
+
+
+def test_denoising_adds_the_weights_pnp_denoise_takes_and_loads_each_once(tmp_path):
+    from pnp.benchmarks import suite
+    from pnp.denoisers import TV
+
+    settings = suite.Settings(out=tmp_path)
+    tv, models = TV(), {}
+    chosen = {sigma: suite._denoising_methods(settings, sigma, tv, models) for sigma in (0.05, 0.10, 0.15)}
+    weights = {sigma: [m.weights for m in methods] for sigma, methods in chosen.items()}
+    assert weights[0.05] == ["tv_weights.json", "dncnn-sigma0.15", "dncnn-sigma0.02", "euler-sigma0.15", "euler-sigma0.05"]
+    assert weights[0.10] == weights[0.15] == ["tv_weights.json", "dncnn-sigma0.15", "euler-sigma0.15"]
+    assert sorted(models) == ["dncnn-sigma0.02", "dncnn-sigma0.15", "euler-sigma0.05", "euler-sigma0.15"]
+    assert chosen[0.05][3].run is chosen[0.15][2].run, "one loaded model serves every level"

@@ -44,7 +44,8 @@ def _timed(function, device: torch.device) -> tuple[object, float]:
 
 
 class _TimedDenoiser(torch.nn.Module):
-    """The same denoiser, with the wall time of its calls added up in ``seconds``."""
+    """The same denoiser, with the wall time of its calls added up in ``seconds``; extra arguments
+    (deepinv's ``PnP`` passes some) are ignored, as every denoiser of this package ignores them."""
 
     def __init__(self, denoiser) -> None:
         super().__init__()

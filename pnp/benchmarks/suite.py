@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from ..denoisers import TV, certify, load
+from ..denoisers import TV, certify, load, resolve
 from ..denoisers.adapters import Relaxed
 from ..io import save_image
 from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd
@@ -99,23 +99,20 @@ def _prior(family: str, settings: Settings, sigma: float):
 
 
 # -- 1. denoising ------------------------------------------------------------------------
-def _denoising_methods(settings: Settings, sigma: float, cache: dict) -> list[denoising.Method]:
+def _denoising_methods(settings: Settings, sigma: float, tv: TV, models: dict) -> list[denoising.Method]:
     """TV, and for DnCNN and Euler both the sigma-0.15 weights (one pair of nets at every level) and,
-    where it differs, the shipped weights ``pnp denoise --sigma`` takes (trained nearest ``sigma``)."""
-    def model(name: str):
-        if name not in cache:
-            cache[name] = _model(name, settings)
-        return cache[name]
-
-    if "tv" not in cache:
-        cache["tv"] = TV(max_iter=200 if settings.quick else 1000).to(settings.device)
-    methods = [denoising.Method("TV (tuned weight)", "tv_weights.json", cache["tv"])]
+    where it differs, the shipped weights ``pnp denoise --sigma`` takes (trained nearest ``sigma``).
+    ``models`` caches the loaded nets by name, so each checkpoint is read and verified once."""
+    methods = [denoising.Method("TV (tuned weight)", "tv_weights.json", tv)]
     for label, family, fixed in (("DnCNN", "dncnn", settings.dncnn), ("Euler", "euler", settings.euler)):
-        methods.append(denoising.Method(label, _name(model(fixed)), model(fixed)))
+        names = [fixed]
         if fixed in (EULER, DNCNN) and not settings.quick:  # the shipped defaults: add the nearest weights
-            nearest = load(family, sigma=sigma, nearest=True).to(settings.device).eval()
-            if _name(nearest) != fixed:
-                methods.append(denoising.Method(label, _name(nearest), cache.setdefault(_name(nearest), nearest)))
+            nearest = resolve(family, sigma, nearest=True).stem
+            names += [nearest] if nearest != fixed else []
+        for name in names:
+            if name not in models:
+                models[name] = _model(name, settings)
+            methods.append(denoising.Method(label, _name(models[name]), models[name]))
     return methods
 
 
@@ -124,8 +121,8 @@ def run_denoising(settings: Settings) -> Table:
     if not all(0 < s < 1 for s in sigmas):
         raise ValueError(f"--sigma must lie in (0, 1), got {sigmas}")
     files = settings.val_files(2 if settings.quick else 100)
-    cache: dict = {}
-    methods = {sigma: _denoising_methods(settings, sigma, cache) for sigma in sigmas}
+    tv, models = TV(max_iter=200 if settings.quick else 1000).to(settings.device), {}
+    methods = {sigma: _denoising_methods(settings, sigma, tv, models) for sigma in sigmas}
     tables = denoising.denoising_tables(files, methods, crop=64 if settings.quick else None, device=settings.device,
                                         progress=settings.progress)
     note = ("Every method sees the same noisy image (seeded per image and level). DnCNN and Euler run the shipped "

@@ -46,7 +46,8 @@ def benchmark_command(
     from ..benchmarks import suite
 
     settings = suite.Settings(out=out, data=data, quick=quick, images=images, device=resolve_device(device),
-                              euler=euler, dncnn=dncnn, prior_euler=prior_euler, prior_dncnn=prior_dncnn, sigmas=tuple(sigma) if sigma else None,
+                              euler=euler, dncnn=dncnn, prior_euler=prior_euler, prior_dncnn=prior_dncnn,
+                              sigmas=tuple(sigma) if sigma else None,
                               progress=lambda message: typer.echo(message, err=True),
                               command="pnp " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["benchmark"] else
                               f"pnp benchmark {name.value}{' --quick' if quick else ''}")

@@ -26,7 +26,7 @@ from .euler import EulerDenoiser
 from .flow import Activation, BlockSchedule, EulerBlock, FlowConfig, Integrator, ScheduleError, StepRule
 from .smoothing import GaussianSmoother
 from .spectral import SpectralBound, grid_norm, power_norm, spectral_norm_bound, triangle_bound
-from .zoo import CheckpointError, available, load, save_checkpoint
+from .zoo import CheckpointError, available, load, resolve, save_checkpoint
 
 __all__ = [
     "Activation",
@@ -57,6 +57,7 @@ __all__ = [
     "load",
     "power_norm",
     "repeated_application",
+    "resolve",
     "save_checkpoint",
     "spectral_norm_bound",
     "triangle_bound",

@@ -33,7 +33,7 @@ from .certificate import statement
 from .euler import EulerDenoiser
 from .flow import ScheduleError
 
-__all__ = ["CheckpointError", "WEIGHTS_DIR", "available", "load", "save_checkpoint"]
+__all__ = ["CheckpointError", "WEIGHTS_DIR", "available", "load", "resolve", "save_checkpoint"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FORMAT, FORMAT_VERSION = "stable-pnp-denoiser", 1
@@ -94,9 +94,10 @@ def _sidecar_sigma(path: Path) -> float | None:
         return None
 
 
-def _resolve(name: str, sigma: float | None, nearest: bool = False) -> Path:
-    """Shipped checkpoint for ``name``: exact, or a family like ``euler`` narrowed by ``sigma``
-    (the training noise level equal to ``sigma``, or with ``nearest`` the closest in log scale)."""
+def resolve(name: str, sigma: float | None = None, nearest: bool = False) -> Path:
+    """Shipped checkpoint for ``name``, without loading it: exact, or a family like ``euler``
+    narrowed by ``sigma`` (the training noise level equal to ``sigma``, or with ``nearest`` the
+    closest in log scale). Raises :class:`CheckpointError` when none or several match."""
     shipped = [n for n in available() if n not in BUILTIN]
     if name in shipped:
         return WEIGHTS_DIR / f"{name}.pt"
@@ -149,7 +150,7 @@ def load(
         if not path.is_file():
             raise CheckpointError(f"checkpoint not found: {path}")
     else:
-        path = _resolve(text, sigma, nearest)
+        path = resolve(text, sigma, nearest)
     meta, state = _read(path)
     model = _build(path, meta).to(device)
     try:

@@ -119,9 +119,8 @@ class Blur(LinearPhysics):
                 f"({argument}); use a smaller kernel or a larger image"
             )
 
-    def _spectrum(self, height: int, width: int, like: torch.Tensor, mode: _Filter | None = None) -> torch.Tensor:
+    def _spectrum(self, height: int, width: int, like: torch.Tensor, mode: _Filter = _Filter.FORWARD) -> torch.Tensor:
         """rfft2 of the kernel on an (height, width) grid, or of its adjoint / normal filter (cached)."""
-        mode = _Filter.FORWARD if mode is None else mode
         key = (height, width, like.device, like.dtype, mode)
         spectrum = self._spectra.get(key)
         if spectrum is None:
@@ -150,8 +149,8 @@ class Blur(LinearPhysics):
         (pad_h, grid_h), (pad_w, grid_w) = sizes
         return pad_h, pad_w, grid_h, grid_w
 
-    def _circular(self, x: torch.Tensor, *, adjoint: bool = False, normal: bool = False) -> torch.Tensor:
-        """``k * x`` (periodic), its adjoint, or (``normal``) ``A^T A x`` in one FFT pair.
+    def _circular(self, x: torch.Tensor, mode: _Filter) -> torch.Tensor:
+        """``k * x`` (periodic), its adjoint, or ``A^T A x`` (``mode``) in one FFT pair.
 
         Sides whose length has large prime factors (481 = 13 * 37, say) make the FFT several times
         slower, so such a side is wrapped around by ``r = k - 1`` pixels (periodic padding), zero-
@@ -159,14 +158,13 @@ class Blur(LinearPhysics):
         ``[-r, r]`` (the support of the kernel, its flip and their correlation), all of which the
         wrapped border holds, so the cropped result is the periodic convolution on (H, W) exactly.
         """
-        mode = _Filter.NORMAL if normal else _Filter.ADJOINT if adjoint else _Filter.FORWARD
         if x.numel() == 0:  # some FFT back-ends reject empty batches
             return x.clone()
         height, width = x.shape[-2:]
         pad_h, pad_w, grid_h, grid_w = self._periodic_grid(height, width)
         if (grid_h, grid_w) == (height, width):
             return self._fft_convolve(x, mode)
-        padded = torch.nn.functional.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="circular") if pad_h or pad_w else x
+        padded = torch.nn.functional.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="circular")  # a slow side: pad > 0
         padded = torch.nn.functional.pad(padded, (0, grid_w - padded.shape[-1], 0, grid_h - padded.shape[-2]))
         return self._fft_convolve(padded, mode)[..., pad_h : pad_h + height, pad_w : pad_w + width]
 
@@ -184,7 +182,7 @@ class Blur(LinearPhysics):
         """Blur ``x`` (B, C, H, W) -> (B, C, H, W)."""
         self._check_image(x, "x")
         if self.boundary is Boundary.CIRCULAR:
-            return self._circular(x, adjoint=False)
+            return self._circular(x, _Filter.FORWARD)
         ph, pw = self._half
         height, width = x.shape[-2:]
         grid_h, grid_w = self._padded_grid(height, width)
@@ -197,7 +195,7 @@ class Blur(LinearPhysics):
         """Exact adjoint ``A^T y`` (B, C, H, W) -> (B, C, H, W)."""
         self._check_image(y, "y")
         if self.boundary is Boundary.CIRCULAR:
-            return self._circular(y, adjoint=True)
+            return self._circular(y, _Filter.ADJOINT)
         ph, pw = self._half
         height, width = y.shape[-2:]
         grid_h, grid_w = self._padded_grid(height, width)
@@ -209,7 +207,7 @@ class Blur(LinearPhysics):
         """``A^T A x`` (B, C, H, W) -> (B, C, H, W): one FFT pair for circular blur."""
         if self.boundary is Boundary.CIRCULAR:
             self._check_image(x, "x")
-            return self._circular(x, normal=True)
+            return self._circular(x, _Filter.NORMAL)
         return self.A_adjoint(self.A(x))
 
     def compute_sqnorm(

@@ -88,8 +88,9 @@ class Anderson:
 
     def _propose(self, state: AndersonState, x: torch.Tensor, t_x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         if state.last_x is not None:
-            keep = self.slots(x)  # the oldest differences go before the new ones are made: no m+1 peak
-            del state.dx[: max(len(state.dx) - keep + 1, 0)], state.dg[: max(len(state.dg) - keep + 1, 0)]
+            # the oldest differences go before the new ones are made: never m + 1 stored at once
+            drop = max(len(state.dx) + 1 - self.slots(x), 0)
+            del state.dx[:drop], state.dg[:drop]
             state.dx.append((x - state.last_x).flatten())
             state.dg.append((g - state.last_g).flatten())
         state.last_x, state.last_g = x, g
