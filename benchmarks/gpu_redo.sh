@@ -6,7 +6,9 @@
 #    checkpointing every 500 steps: re-running the script after a kill resumes both runs;
 # 2. ships them as euler-sigma0.15 / dncnn-sigma0.15 (certificate re-verified) with model cards;
 # 3. writes the denoising table on all 100 val images (issue #4's floor: Euler >= 27.5 dB at 0.15),
-#    and the deblurring, certificate and speed tables, with their provenance, to benchmarks/results.
+#    the certificate and speed tables, and deblurring on the standard protocol over all of CBSD68
+#    (PnP-Euler, PnP-DnCNN, TV; BM3D is CPU-only and slow: add --methods bm3d where time allows),
+#    with their provenance, to benchmarks/results.
 #    The speed step (issue #8's GPU floors) can run alone, in a few minutes, without training:
 #      pnp benchmark speed --data BSDS500 --device cuda --out benchmarks/results/gpu
 #    speed.md: seconds per iteration, ours vs deepinv; speed_precision.md: PnP iterations per second
@@ -37,5 +39,5 @@ for model in euler dncnn; do
 done
 pnp benchmark denoising --data "$DATA" --device cuda --out "$HERE/benchmarks/results"
 pnp benchmark certificates --data "$DATA" --device cuda --out "$HERE/benchmarks/results"
-pnp benchmark deblurring --data "$DATA" --images 100 --device cuda --out "$HERE/benchmarks/results"
+pnp benchmark deblurring --data "$DATA" --images cbsd68 --methods euler --methods dncnn --methods tv --device cuda --out "$HERE/benchmarks/results/cbsd68"
 pnp benchmark speed --data "$DATA" --device cuda --out "$HERE/benchmarks/results/gpu"

@@ -1,11 +1,10 @@
-"""Benchmark 2: non-blind deblurring (DESIGN.md §5).
+"""Small deblurring problems for the convergence, speed and prior-sweep experiments.
 
-BSDS500 ``val`` images, the 8 Levin kernels, circular boundary, Gaussian noise σ ∈ {0.01, 0.03};
-the observation of (image, kernel, σ) is drawn once from a seeded generator and shared by every
-method. A method maps ``(physics, y, sigma, reference)`` to a solver :class:`Result`; the table
-reports mean PSNR/SSIM of the (clipped) estimate, mean iterations, the fraction of runs that
-reached the tolerance, and seconds per run. Tuning helpers grid-search a method's parameter on
-*training* images only.
+Crops of BSDS500 images, Levin kernels, circular boundary, Gaussian noise; the observation of
+(image, kernel, σ) is drawn once from a seeded generator and shared by every method. A method maps
+``(physics, y, sigma, reference)`` to a solver :class:`Result`; :func:`tune` grid-searches a
+method's parameter on *training* images only. The deblurring *table* runs the field's standard
+protocol instead (:mod:`pnp.benchmarks.protocol`, :mod:`pnp.benchmarks.deblurring_suite`).
 """
 
 from __future__ import annotations
@@ -19,13 +18,12 @@ import torch
 
 from ..metrics import psnr, ssim
 from ..operators import Blur, Boundary, kernels
-from ..solvers import Anderson, Result, Stopping, fista_prox, pnp_pgd
+from ..solvers import Anderson, Result, Stopping, pnp_pgd
 from ..tasks.deblur import Start, starting_point
 from .images import load_crop
-from .tables import Table
+from .tuning import grid_search
 
-__all__ = ["DeblurMethod", "Observation", "deblurring_table", "observations", "per_noise_level", "pnp_method",
-           "score", "tune", "tv_fista_method", "tv_prox"]
+__all__ = ["DeblurMethod", "Observation", "observations", "pnp_method", "score", "tune", "tv_prox"]
 
 DeblurMethod = Callable[[Blur, torch.Tensor, float, torch.Tensor], Result]
 """``method(physics, y, sigma, reference) -> Result`` (reference only for the history)."""
@@ -70,26 +68,6 @@ def score(problem: Observation, method: DeblurMethod, device: torch.device = tor
             "iterations": result.iterations[0], "converged": float(result.converged), "seconds": seconds}
 
 
-def deblurring_table(
-    problems: list[Observation], methods: dict[str, DeblurMethod], *, title: str,
-    device: torch.device = torch.device("cpu"), progress: Callable[[str], None] | None = None,
-) -> Table:
-    """Mean scores per (σ, method), plus the blurred input as a baseline row."""
-    table = Table(title, ["sigma", "method", "psnr", "ssim", "iterations", "converged", "seconds", "runs"])
-    for sigma in sorted({p.sigma for p in problems}):
-        subset = [p for p in problems if p.sigma == sigma]
-        blurred = [(float(psnr(p.y.clamp(0, 1), p.sharp)[0]), float(ssim(p.y.clamp(0, 1), p.sharp)[0])) for p in subset]
-        table.add(sigma=sigma, method="blurred input", psnr=sum(b[0] for b in blurred) / len(blurred),
-                  ssim=sum(b[1] for b in blurred) / len(blurred), runs=len(subset))
-        for name, method in methods.items():
-            scores = [score(p, method, device) for p in subset]
-            if progress is not None:
-                progress(f"sigma {sigma}: {name} done")
-            mean = {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
-            table.add(sigma=sigma, method=name, runs=len(scores), **mean)
-    return table
-
-
 def tune(
     problems: list[Observation], build: Callable[[float], DeblurMethod], grid: Iterable[float],
     device: torch.device = torch.device("cpu"), *, extend: float | None = None, max_extensions: int = 4,
@@ -100,25 +78,11 @@ def tune(
     ``edge / extend``), up to ``max_extensions`` times, so the optimum is not a grid artefact.
     Returns the best value and the mean PSNR of every value tried.
     """
-    means: dict[float, float] = {}
+    def mean_psnr(value: float) -> float:
+        method = build(value)
+        return sum(score(p, method, device)["psnr"] for p in problems) / len(problems)
 
-    def evaluate(value: float) -> None:
-        value = float(f"{value:.4g}")
-        if value not in means:
-            method = build(value)
-            means[value] = sum(score(p, method, device)["psnr"] for p in problems) / len(problems)
-
-    for value in grid:
-        evaluate(value)
-    for _ in range(max_extensions if extend else 0):
-        best = max(means, key=means.get)
-        if best == min(means):
-            evaluate(best / extend)
-        elif best == max(means):
-            evaluate(best * extend)
-        else:
-            break
-    return max(means, key=means.get), dict(sorted(means.items()))
+    return grid_search(mean_psnr, grid, ratio=extend, max_extensions=max_extensions)
 
 
 # -- the methods of the table --------------------------------------------------------------
@@ -141,19 +105,3 @@ def tv_prox(weight: float, inner_iterations: int = 100):
         tv.weight = tau * weight
         return tv(v, None)
     return prox
-
-
-def tv_fista_method(weight: float, iterations: int, tol: float) -> DeblurMethod:
-    """FISTA on ``1/2 ||Ax - y||^2 + weight TV(x)`` (inexact prox), started at ``y``."""
-    def method(physics: Blur, y, sigma, reference):
-        return fista_prox(physics, y, prox=tv_prox(weight), x0=y, stopping=Stopping(iterations, tol))
-    return method
-
-
-def per_noise_level(methods: dict[float, DeblurMethod]) -> DeblurMethod:
-    """One method per noise level (e.g. tuned per sigma), dispatched on the problem's sigma."""
-    def method(physics: Blur, y, sigma, reference):
-        if sigma not in methods:
-            raise ValueError(f"no method tuned for sigma={sigma}; tuned for {sorted(methods)}")
-        return methods[sigma](physics, y, sigma, reference)
-    return method

@@ -7,6 +7,7 @@ the pipeline end to end in CI. Every output states how it was made (:class:`Prov
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,18 +15,20 @@ from typing import Callable
 import torch
 
 from ..denoisers import TV, certify, load, resolve
-from ..denoisers.adapters import Relaxed
 from ..io import save_image
 from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd
 from ..tasks.deblur import Start, prior_noise_level, starting_point
-from . import convergence, deblurring, denoising, speed
+from . import anchors, convergence, deblurring, deblurring_suite, denoising, speed
 from .images import load_crop
-from .tables import Provenance, Table
+from .protocol import ImageSet
+from .standard import Method
+from .tables import Provenance, Scope, Table, check_replaceable
 
-__all__ = ["Settings", "run_certificates", "run_convergence", "run_deblurring", "run_denoising", "run_speed",
+__all__ = ["Settings", "outputs", "preflight", "run_certificates", "run_convergence", "run_deblurring", "run_denoising", "run_speed",
            "run_stability"]
 
 EULER, DNCNN = "euler-sigma0.15", "dncnn-sigma0.15"
+CBM3D = "CBM3D"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Settings:
     prior_dncnn: str | None = None
     progress: Callable[[str], None] | None = None
     sigmas: tuple[float, ...] | None = None
+    image_set: ImageSet | None = None
+    methods: tuple[Method, ...] | None = None
+    replace: bool = False
 
     @property
     def provenance(self) -> Provenance:
@@ -100,14 +106,20 @@ def _prior(family: str, settings: Settings, sigma: float):
 
 # -- 1. denoising ------------------------------------------------------------------------
 def _denoising_methods(settings: Settings, sigma: float, tv: TV, models: dict) -> list[denoising.Method]:
-    """TV, and for DnCNN and Euler both the sigma-0.15 weights (one pair of nets at every level) and,
-    where it differs, the shipped weights ``pnp denoise --sigma`` takes (trained nearest ``sigma``).
+    """TV, colour BM3D (when installed), and for DnCNN and Euler both the sigma-0.15 weights (one
+    pair of nets at every level) and, where it differs, the shipped weights ``pnp denoise --sigma``
+    takes (trained nearest ``sigma``); only the families of ``settings.methods`` when given.
     ``models`` caches the loaded nets by name, so each checkpoint is read and verified once."""
-    methods = [denoising.Method("TV (tuned weight)", "tv_weights.json", tv)]
-    for label, family, fixed in (("DnCNN", "dncnn", settings.dncnn), ("Euler", "euler", settings.euler)):
+    chosen = set(settings.methods or (Method.TV, Method.DNCNN, Method.EULER, Method.BM3D))
+    methods = [denoising.Method("TV (tuned weight)", "tv_weights.json", tv)] if Method.TV in chosen else []
+    if Method.BM3D in chosen and anchors.available():
+        methods.append(denoising.Method(CBM3D, "bm3d.bm3d_rgb", anchors.cbm3d_denoise))
+    for label, family, fixed in (("DnCNN", Method.DNCNN, settings.dncnn), ("Euler", Method.EULER, settings.euler)):
+        if family not in chosen:
+            continue
         names = [fixed]
         if fixed in (EULER, DNCNN) and not settings.quick:  # the shipped defaults: add the nearest weights
-            nearest = resolve(family, sigma, nearest=True).stem
+            nearest = resolve(family.value, sigma, nearest=True).stem
             names += [nearest] if nearest != fixed else []
         for name in names:
             if name not in models:
@@ -116,84 +128,72 @@ def _denoising_methods(settings: Settings, sigma: float, tv: TV, models: dict) -
     return methods
 
 
-def run_denoising(settings: Settings) -> Table:
+def _denoising_files(settings: Settings) -> list[Path]:
+    return settings.val_files(2 if settings.quick else 100)
+
+
+def _denoising_sigmas(settings: Settings) -> list[float]:
     sigmas = list(settings.sigmas or ([0.15] if settings.quick else [0.05, 0.10, 0.15]))
     if not all(0 < s < 1 for s in sigmas):
         raise ValueError(f"--sigma must lie in (0, 1), got {sigmas}")
-    files = settings.val_files(2 if settings.quick else 100)
+    return sigmas
+
+
+def _denoising_scope(settings: Settings, previous: list[dict]) -> Scope:
+    """Protocol: which val images (the noise is seeded by their index) and crop; size: the
+    (image, level) pairs the tables will cover, earlier rows of the same protocol included."""
+    files = _denoising_files(settings)
+    where = "quick, 64x64 crops" if settings.quick else "full size"
+    pairs = {(r["image"], r["sigma"]) for r in previous} | {(p.stem, s) for p in files for s in _denoising_sigmas(settings)}
+    return Scope(f"denoising, BSDS500 val ({len(files)} images, {where})", len(pairs))
+
+
+def _previous_denoising_rows(settings: Settings) -> list[dict]:
+    """Per-image rows of an earlier run of the same protocol in ``settings.out`` (kept, not recomputed)."""
+    path = Path(settings.out) / "denoising_per_image.json"
+    if settings.replace or not path.exists():
+        return []
+    record = json.loads(path.read_text())
+    if record.get("scope", {}).get("protocol") != _denoising_scope(settings, []).protocol:
+        return []
+    return list(record["rows"])
+
+
+def run_denoising(settings: Settings) -> Table:
+    files, sigmas = _denoising_files(settings), _denoising_sigmas(settings)
+    previous = _previous_denoising_rows(settings)
+    scope = _denoising_scope(settings, previous)
     tv, models = TV(max_iter=200 if settings.quick else 1000).to(settings.device), {}
     methods = {sigma: _denoising_methods(settings, sigma, tv, models) for sigma in sigmas}
+    if Method.BM3D in (settings.methods or (Method.BM3D,)) and not anchors.available() and settings.progress:
+        settings.progress(anchors.INSTALL_HINT)
+
+    def save(per_image: Table) -> None:
+        per_image.write(settings.out, "denoising_per_image", settings.provenance, markdown=False, scope=scope,
+                        replace=settings.replace)
+
     tables = denoising.denoising_tables(files, methods, crop=64 if settings.quick else None, device=settings.device,
-                                        progress=settings.progress)
+                                        progress=settings.progress, previous=previous, on_image=save)
     note = ("Every method sees the same noisy image (seeded per image and level). DnCNN and Euler run the shipped "
             "sigma = 0.15 weights at every level, and also the shipped weights trained nearest the level (what "
             "`pnp denoise --sigma` takes) where those differ; TV uses its weight tuned per sigma on BSDS500 train "
-            "crops (`benchmarks/tune_tv.py`). Seconds: one denoiser call on the full image, "
-            f"{torch.get_num_threads()} torch thread(s).")
+            "crops (`benchmarks/tune_tv.py`); CBM3D is bm3d.bm3d_rgb (PyPI bm3d 4.0.3, non-commercial licence, "
+            "optional) at the true sigma. Seconds: one denoiser call on the full image, "
+            f"{torch.get_num_threads()} torch thread(s) in this command. Rows of an earlier run of the same protocol "
+            "are kept (a method added later, e.g. with --methods bm3d, is computed on the same noisy draws).")
     for table in (tables.summary, tables.cbsd68):
         table.notes.append(note)
-    tables.cbsd68.notes.append("CBSD68: the val images whose file names appear in a public copy of CBSD68 "
-                               "(pnp.benchmarks.denoising.CBSD68_IDS); 67 of its 68 images could be identified.")
-    tables.summary.write(settings.out, "denoising", settings.provenance)
-    tables.cbsd68.write(settings.out, "denoising_cbsd68", settings.provenance)
-    tables.per_image.write(settings.out, "denoising_per_image", settings.provenance, markdown=False)
+    tables.cbsd68.notes.append("CBSD68: the 68 BSDS500 val images of the colour Berkeley test set "
+                               "(pnp.benchmarks.protocol.CBSD68_IDS).")
+    tables.summary.write(settings.out, "denoising", settings.provenance, scope=scope, replace=settings.replace)
+    tables.cbsd68.write(settings.out, "denoising_cbsd68", settings.provenance, scope=scope, replace=settings.replace)
+    save(tables.per_image)
     return tables.summary
 
 
-# -- 2. deblurring -----------------------------------------------------------------------
-TV_WEIGHTS = [0.0005, 0.001, 0.002, 0.005]
-STRENGTHS = [0.25, 0.5, 0.75, 1.0]
-
-
+# -- 2. deblurring (the standard protocol) -------------------------------------------------
 def run_deblurring(settings: Settings) -> Table:
-    quick = settings.quick
-    iterations, tol = (5, 1e-4) if quick else (300, 1e-4)
-    kernels_used = [1, 5] if quick else list(range(1, 9))
-    crop = 48 if quick else 96
-    sigmas = [0.01] if quick else [0.01, 0.03]
-    files = settings.val_files(1 if quick else 3)
-    train_files = settings.train_files(1 if quick else 2)
-    methods: dict[str, dict[float, deblurring.DeblurMethod]] = {
-        "TV, FISTA (weight tuned per sigma)": {}, "PnP-DnCNN (default prior)": {},
-        "PnP-Euler (default prior)": {}, "PnP-Euler, strength tuned per sigma": {}}
-    notes = []
-    for sigma in sigmas:  # the priors pnp deblur takes at this sigma; every tuning on train images
-        euler, dncnn = _prior("euler", settings, sigma), _prior("dncnn", settings, sigma)
-        train = deblurring.observations(train_files, [2, 7], [sigma], crop=crop)
-        weight, weights = deblurring.tune(train, lambda w: deblurring.tv_fista_method(w, iterations, tol),
-                                          TV_WEIGHTS[1:3] if quick else TV_WEIGHTS, settings.device,
-                                          extend=None if quick else 2.0)
-        theta, thetas = deblurring.tune(train, lambda t: deblurring.pnp_method(Relaxed(euler, t), iterations, tol),
-                                        [0.5, 1.0] if quick else STRENGTHS, settings.device)
-        for name, method in zip(methods, (deblurring.tv_fista_method(weight, iterations, tol),
-                                          deblurring.pnp_method(dncnn, iterations, tol),
-                                          deblurring.pnp_method(euler, iterations, tol),
-                                          deblurring.pnp_method(Relaxed(euler, theta), iterations, tol))):
-            methods[name][sigma] = method
-        notes.append(f"sigma {sigma}: priors {_name(euler)} and {_name(dncnn)}; TV weight {weight:g}, Euler strength "
-                     f"{theta:g}, chosen on {len(train)} BSDS500 train problems (kernels 2 and 7); PSNR by TV weight "
-                     f"{_rounded(weights)}, by strength {_rounded(thetas)} dB.")
-    problems = deblurring.observations(files, kernels_used, sigmas, crop=crop)
-    table = deblurring.deblurring_table(
-        problems, {name: deblurring.per_noise_level(chosen) for name, chosen in methods.items()},
-        device=settings.device,
-        title=f"Deblurring, {len(files)} BSDS500 val images (central {crop}x{crop} crops) x Levin kernels "
-              f"{kernels_used}, circular blur",
-    )
-    table.notes += [
-        "Default prior: the shipped weights trained nearest the data's noise level, as pnp deblur "
-        "(pnp.tasks.deblur.prior_noise_level).",
-        f"Solvers: PnP-PGD with safeguarded Anderson acceleration, step 1/||A||^2, started at the Tikhonov estimate "
-        f"(as pnp deblur), at most {iterations} iterations, relative-residual tolerance {tol:g}; TV: FISTA from y "
-        "with a TV prox (100 Chambolle-Pock iterations).",
-        *notes,
-    ]
-    table.write(settings.out, "deblurring", settings.provenance)
-    return table
-
-
-def _rounded(grid: dict[float, float]) -> dict[float, float]:
-    return {k: round(v, 2) for k, v in grid.items()}
+    return deblurring_suite.run(settings)
 
 
 def _name(model) -> str:
@@ -233,7 +233,7 @@ def run_convergence(settings: Settings) -> Table:
     table.notes.append(f"One BSDS500 val image (crop), Levin kernel 3, sigma 0.01, {iterations} iterations or "
                        f"relative residual 1e-9; x̂ from a run of up to {long_iterations} iterations to 1e-10 "
                        "(Anderson-accelerated for PnP).")
-    table.write(settings.out, "convergence", settings.provenance)
+    _write(table, settings, "convergence")
     _write_calls_to_tolerance(settings, physics, y, sharp, euler, iterations)
     return table
 
@@ -254,7 +254,7 @@ def _write_calls_to_tolerance(settings: Settings, physics, y, sharp, euler, iter
     table.notes.append(f"PnP-Euler ({_name(euler)}), same problem as the convergence figure; calls = evaluations of "
                        f"the PnP map (one denoiser call each), at most {iterations}; x̂ from Anderson to 1e-10. The "
                        "Tikhonov start costs 50 conjugate-gradient steps (one A and one A^T each), no denoiser call.")
-    table.write(settings.out, "convergence_calls", settings.provenance)
+    _write(table, settings, "convergence_calls")
     return table
 
 
@@ -267,7 +267,7 @@ def run_stability(settings: Settings) -> Table:
               for name, model in (("DnCNN", settings.dncnn), ("Euler", settings.euler))}
     table = convergence.stability_figure(orbits, settings.out / "stability.png", settings.provenance)
     table.notes.append("PSNR (dB) of D^k(y) against the clean image; y = clean + N(0, 0.15^2), one val crop.")
-    table.write(settings.out, "stability", settings.provenance)
+    _write(table, settings, "stability")
     return table
 
 
@@ -288,7 +288,7 @@ def run_certificates(settings: Settings) -> Table:
                   max_substeps=max(b.substeps for b in certificate.blocks),
                   lipschitz_ratio_max=e.lipschitz_max if e else None,
                   jacobian_norm=getattr(e, "jacobian_norm", None) if e else None, passed=certificate.passed)
-    table.write(settings.out, "certificates", settings.provenance)
+    _write(table, settings, "certificates")
     return table
 
 
@@ -302,10 +302,48 @@ def run_speed(settings: Settings) -> Table:
                               repeats=2 if settings.quick else 5)
     table.notes.append(f"{_name(euler)} (the default deblurring prior), Levin kernel 3, circular blur, sigma 0.01, "
                        f"image {tuple(problem.y.shape)}, torch threads {torch.get_num_threads()}.")
-    table.write(settings.out, "speed", settings.provenance)
+    _write(table, settings, "speed")
     if settings.device.type == "cuda" or settings.quick:  # the precision table: GPU runs (and CI, on the CPU)
         precision = speed.precision_rows(physics, y, problem.sharp.to(settings.device), euler, 0.01,
                                          iterations=3 if settings.quick else 100, batch=2 if settings.quick else 16)
         precision.notes.append(f"{_name(euler)}, Levin kernel 3, circular blur, sigma 0.01.")
-        precision.write(settings.out, "speed_precision", settings.provenance)
+        _write(precision, settings, "speed_precision")
     return table
+
+
+# -- scopes: what each benchmark writes, checked before any work -----------------------------
+def _fixed_scope(settings: Settings, what: str) -> Scope:
+    device = "GPU" if settings.device.type == "cuda" else "CPU"
+    return Scope(f"{what}, {'quick' if settings.quick else 'full'} ({device})" if what == "speed" else
+                 f"{what}, {'quick' if settings.quick else 'full'}", 1)
+
+
+_FIXED = {"convergence": "convergence", "convergence_calls": "convergence", "stability": "stability",
+          "certificates": "certificates", "speed": "speed", "speed_precision": "speed"}
+
+
+def _write(table: Table, settings: Settings, name: str) -> None:
+    table.write(settings.out, name, settings.provenance, scope=_fixed_scope(settings, _FIXED[name]),
+                replace=settings.replace)
+
+
+def outputs(settings: Settings, benchmark: str) -> list[tuple[str, Scope]]:
+    """The tables ``benchmark`` writes into ``settings.out`` and the scope of each."""
+    if benchmark == "denoising":
+        scope = _denoising_scope(settings, _previous_denoising_rows(settings))
+        return [(name, scope) for name in ("denoising", "denoising_cbsd68", "denoising_per_image")]
+    if benchmark == "deblurring":
+        scope = deblurring_suite.plan(settings).scope
+        return [(name, scope) for name in deblurring_suite.OUTPUTS]
+    return [(name, _fixed_scope(settings, what)) for name, what in _FIXED.items() if what == benchmark]
+
+
+def preflight(settings: Settings, benchmarks: list[str]) -> None:
+    """Refuse, before any work, a run that would overwrite a table of another protocol or a larger
+    run (``settings.replace`` allows it), or that cannot write into ``settings.out``."""
+    out = Path(settings.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder")
+    for benchmark in benchmarks:
+        for name, scope in outputs(settings, benchmark):
+            check_replaceable(out, name, scope, replace=settings.replace)

@@ -20,7 +20,7 @@ import torch
 
 from ..io import atomic_write_bytes
 
-__all__ = ["Provenance", "Table", "machine_description"]
+__all__ = ["Provenance", "Scope", "Table", "check_replaceable", "machine_description"]
 
 
 def machine_description(device: torch.device | None = None) -> str:
@@ -59,6 +59,37 @@ def _version() -> str:
     return __version__
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a table covers: its ``protocol`` (e.g. "denoising, BSDS500 val, full size") and ``size``
+    (images or runs). A committed table is replaced only by one of the same protocol and at least
+    the same size (:func:`check_replaceable`)."""
+
+    protocol: str
+    size: int
+
+
+def check_replaceable(folder: Path, name: str, scope: Scope, *, replace: bool = False) -> None:
+    """Refuse (``ValueError``) to overwrite ``folder/name.json`` made under another protocol or with a
+    larger size, unless ``replace``. Called before a benchmark starts, so no work is lost."""
+    path = Path(folder) / f"{name}.json"
+    if replace or not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text()).get("scope")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    if not isinstance(old, dict):
+        raise ValueError(f"{path} holds a table made without a recorded scope; pass --replace to overwrite it "
+                         "deliberately, or --out another folder")
+    if old.get("protocol") != scope.protocol:
+        raise ValueError(f"{path} holds '{old.get('protocol')}', this run is '{scope.protocol}'; pass --replace to "
+                         "overwrite it deliberately, or --out another folder")
+    if int(old.get("size", 0)) > scope.size:
+        raise ValueError(f"{path} holds a larger run ({old.get('size')} against {scope.size}); pass --replace to "
+                         "overwrite it deliberately, or --out another folder")
+
+
 def _cell(value) -> str:
     if isinstance(value, float):
         if value != 0 and abs(value) < 0.01:
@@ -84,10 +115,14 @@ class Table:
         lines += [f"| {' | '.join(_cell(row.get(c)) for c in self.columns)} |" for row in self.rows]
         return "\n".join(lines) + "\n"
 
-    def write(self, folder: Path, name: str, provenance: Provenance, *, markdown: bool = True) -> list[Path]:
+    def write(self, folder: Path, name: str, provenance: Provenance, *, markdown: bool = True,
+              scope: Scope | None = None, replace: bool = False) -> list[Path]:
         """``name.md`` (provenance, table, notes; unless ``markdown=False``, for long tables),
-        ``name.csv`` and ``name.json``, atomically."""
+        ``name.csv`` and ``name.json``, atomically. With a ``scope``, an existing table of another
+        protocol or a larger size is refused (:func:`check_replaceable`) unless ``replace``."""
         folder = Path(folder)
+        if scope is not None:
+            check_replaceable(folder, name, scope, replace=replace)
         notes = "".join(f"\n{note}\n" for note in self.notes)
         if markdown:
             atomic_write_bytes(folder / f"{name}.md",
@@ -97,6 +132,9 @@ class Table:
         writer.writeheader()
         writer.writerows(self.rows)
         atomic_write_bytes(folder / f"{name}.csv", buffer.getvalue().encode())
-        record = {"title": self.title, **provenance.to_dict(), "columns": self.columns, "rows": self.rows, "notes": self.notes}
+        record = {"title": self.title, **provenance.to_dict(), "columns": self.columns, "rows": self.rows,
+                  "notes": self.notes}
+        if scope is not None:
+            record["scope"] = {"protocol": scope.protocol, "size": scope.size}
         atomic_write_bytes(folder / f"{name}.json", (json.dumps(record, indent=2) + "\n").encode())
         return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")[0 if markdown else 1:]]

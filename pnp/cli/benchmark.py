@@ -11,7 +11,26 @@ from typing import Optional
 import typer
 
 from ..device import resolve_device
+from ..benchmarks.protocol import ImageSet
+from ..benchmarks.standard import Method
 from .app import app, reports_errors
+
+RESULTS, QUICK_RESULTS = Path("benchmarks/results"), Path("out/benchmarks-quick")
+
+
+def _images(images: str | None, name: "Benchmark") -> tuple[int | None, ImageSet | None]:
+    """``--images``: a count (denoising) or an image set (deblurring)."""
+    if images is None:
+        return None, None
+    if images.lower() in {s.value for s in ImageSet}:
+        if name not in (Benchmark.DEBLURRING, Benchmark.ALL):
+            raise ValueError(f"--images {images} is an image set of the deblurring benchmark; give a number of images")
+        return None, ImageSet(images.lower())
+    if not images.isdigit() or int(images) < 1:
+        raise ValueError(f"--images must be cbsd10, cbsd68 or a positive number of val images, got {images!r}")
+    if name is Benchmark.DEBLURRING:
+        raise ValueError("the deblurring benchmark takes --images cbsd10 or cbsd68")
+    return int(images), None
 
 
 class Benchmark(str, enum.Enum):
@@ -29,9 +48,11 @@ class Benchmark(str, enum.Enum):
 def benchmark_command(
     name: Benchmark = typer.Argument(..., help="Which benchmark, or all."),
     data: Optional[Path] = typer.Option(None, help="BSDS500 root (val scores, train tunes); --quick works without."),
-    out: Path = typer.Option(Path("benchmarks/results"), "--out", "-o", help="Folder for tables and figures."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=f"Folder for tables and figures (default: {RESULTS} for full runs, {QUICK_RESULTS} with --quick)."),
     quick: bool = typer.Option(False, help="A few small crops and few iterations: checks the pipeline in about a minute."),
-    images: Optional[int] = typer.Option(None, help="Number of val images, taken from the end of val (default: all 100 for denoising, 3 for deblurring)."),
+    images: Optional[str] = typer.Option(None, help="Deblurring: cbsd10 (default) or cbsd68. Denoising: a number of val images, taken from the end of val (default: all 100)."),
+    methods: Optional[list[Method]] = typer.Option(None, "--methods", help="Deblurring methods to run (repeatable; default all: euler, bm3d, tv, dncnn). Runs are kept per method, so methods can run in parallel processes into one --out."),
+    replace: bool = typer.Option(False, help="Overwrite tables made under another protocol or with more images (refused otherwise)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     sigma: Optional[list[float]] = typer.Option(None, "--sigma", help="Denoising noise levels (repeatable; default 0.05, 0.10 and 0.15)."),
     euler: str = typer.Option("euler-sigma0.15", help="Euler denoiser (denoising, stability): shipped name or checkpoint path."),
@@ -45,7 +66,10 @@ def benchmark_command(
     """
     from ..benchmarks import suite
 
-    settings = suite.Settings(out=out, data=data, quick=quick, images=images, device=resolve_device(device),
+    count, image_set = _images(images, name)
+    out = out if out is not None else (QUICK_RESULTS if quick else RESULTS)
+    settings = suite.Settings(out=out, data=data, quick=quick, images=count, device=resolve_device(device),
+                              image_set=image_set, methods=tuple(methods) if methods else None, replace=replace,
                               euler=euler, dncnn=dncnn, prior_euler=prior_euler, prior_dncnn=prior_dncnn,
                               sigmas=tuple(sigma) if sigma else None,
                               progress=lambda message: typer.echo(message, err=True),
@@ -57,6 +81,7 @@ def benchmark_command(
         Benchmark.CERTIFICATES: suite.run_certificates, Benchmark.SPEED: suite.run_speed,
     }
     chosen = list(runners) if name is Benchmark.ALL else [name]
+    suite.preflight(settings, [benchmark.value for benchmark in chosen])
     for benchmark in chosen:
         start = time.perf_counter()
         table = runners[benchmark](settings)

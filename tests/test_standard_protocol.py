@@ -1,0 +1,187 @@
+"""The standard deblurring protocol: its data, its methods, resumable runs, results that stay put."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from pnp.benchmarks import anchors, protocol
+from pnp.benchmarks.runs import RunLog
+from pnp.benchmarks.tables import Provenance, Scope, Table, check_replaceable
+from pnp.benchmarks.tv_admm import _grad, tv_deconvolution
+from pnp.cli import app
+from pnp.io import save_image
+from pnp.operators import Blur, kernels
+
+PROVENANCE = Provenance(command="test", machine="test machine", date="2026-11-27", version="0")
+
+
+def test_protocol_kernels_images_and_levels():
+    assert protocol.KERNEL_NAMES == tuple(f"levin{i}" for i in range(1, 9)) + ("box9", "gaussian25")
+    assert protocol.NOISE_LEVELS == pytest.approx((0.01, 0.03))
+    box = protocol.protocol_kernel("box9")
+    assert box.shape == (9, 9) and torch.allclose(box, torch.full((9, 9), 1 / 81))
+    gauss = protocol.protocol_kernel("gaussian25")
+    r = torch.arange(25, dtype=torch.float64) - 12
+    assert gauss.shape == (25, 25) and float((gauss.double().sum(0) * r**2).sum()) == pytest.approx(1.6**2, rel=1e-3)
+    assert len(protocol.CBSD68_IDS) == 68 and set(protocol.CBSD10_IDS) <= protocol.CBSD68_IDS
+    assert protocol.ImageSet.CBSD10.stems[:2] == ["3096", "12084"] and len(protocol.ImageSet.CBSD68.stems) == 68
+    with pytest.raises(ValueError, match="levin9"):
+        protocol.protocol_kernel("levin9")
+
+
+def test_image_files_name_what_is_missing(tmp_path):
+    files = [tmp_path / f"{stem}.jpg" for stem in protocol.CBSD10_IDS[:9]]
+    with pytest.raises(ValueError, match="lacks 1 CBSD10 image"):
+        protocol.image_files(files, protocol.ImageSet.CBSD10)
+    files.append(tmp_path / "101087.jpg")
+    assert [p.stem for p in protocol.image_files(files[::-1], protocol.ImageSet.CBSD10)] == list(protocol.CBSD10_IDS)
+
+
+def test_observations_depend_on_image_kernel_and_level_only(tmp_path, smooth_image):
+    a, b = tmp_path / "3096.png", tmp_path / "12084.png"
+    save_image(smooth_image, a)
+    save_image(smooth_image.flip(-1), b)
+    both = {p.key: p.observed for p in protocol.problems([a, b], ["levin1", "box9"], [0.01, 0.03])}
+    alone = {p.key: p.observed for p in protocol.problems([b], ["box9"], [0.03])}
+    assert len(both) == 8 and torch.equal(both[("12084", "box9", 0.03)], alone[("12084", "box9", 0.03)])
+    assert not torch.equal(both[("3096", "box9", 0.03)] - both[("3096", "box9", 0.01)], torch.zeros_like(alone[("12084", "box9", 0.03)]))
+
+
+def test_run_log_resumes_and_refuses_another_protocol(tmp_path):
+    path = tmp_path / "runs_x.json"
+    log = RunLog.open(path, {"images": ["a"]}, ["image", "psnr"], ("image",), PROVENANCE)
+    log.add({"image": "a", "psnr": 30.0})
+    again = RunLog.open(path, {"images": ["a"]}, ["image", "psnr"], ("image",), PROVENANCE)
+    assert again.done() == {("a",)} and again.rows == [{"image": "a", "psnr": 30.0}]
+    assert path.with_suffix(".csv").read_text().splitlines() == ["image,psnr", "a,30.0"]
+    with pytest.raises(ValueError, match="another protocol.*images"):
+        RunLog.open(path, {"images": ["a", "b"]}, ["image", "psnr"], ("image",), PROVENANCE)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="cannot read the run log"):
+        RunLog.open(path, {"images": ["a"]}, ["image", "psnr"], ("image",), PROVENANCE)
+
+
+def test_tv_admm_reaches_the_tv_minimiser(smooth_image, generator):
+    """ADMM's point is optimal: no small perturbation lowers the objective, and FISTA's is no better."""
+    from pnp.benchmarks.deblurring import tv_prox
+    from pnp.solvers import Stopping, fista_prox
+
+    physics = Blur(kernels.levin(2), boundary="circular")
+    y = physics.A(smooth_image) + 0.02 * torch.randn(smooth_image.shape, generator=generator)
+    weight = 0.01
+
+    def objective(x):
+        return float(0.5 * ((physics.A(x) - y) ** 2).sum() + weight * _grad(x).norm(dim=2).sum())
+
+    result = tv_deconvolution(physics, y, weight, tol=1e-6, max_iter=3000)
+    assert result.converged
+    fista = fista_prox(physics, y, prox=tv_prox(weight, 50), x0=y, stopping=Stopping(150, 1e-9)).x
+    assert objective(result.x) <= objective(fista) + 1e-4
+    for _ in range(3):
+        direction = torch.randn(smooth_image.shape, generator=generator)
+        assert objective(result.x) <= objective(result.x + 1e-3 * direction / direction.norm()) + 1e-6
+    with pytest.raises(ValueError, match="circular"):
+        tv_deconvolution(Blur(kernels.levin(2), boundary="reflect"), y, weight)
+
+
+def test_bm3d_transfer_function_matches_the_blur(smooth_image):
+    """BM3D-DEB inverts the blur in Fourier: its V must be the DFT of exactly our operator."""
+    physics = Blur(kernels.levin(4), boundary="circular")
+    v = anchors._transfer_function(physics, *smooth_image.shape[-2:])
+    blurred = torch.fft.ifft2(torch.fft.fft2(smooth_image.double()) * torch.from_numpy(v)).real
+    assert torch.allclose(blurred.float(), physics.A(smooth_image), atol=1e-5)
+
+
+def test_bm3d_methods_improve_on_their_input(smooth_image, generator):
+    pytest.importorskip("bm3d")
+    from pnp.metrics import psnr
+
+    noisy = smooth_image + 0.1 * torch.randn(smooth_image.shape, generator=generator)
+    assert psnr(anchors.cbm3d_denoise(noisy, 0.1).clamp(0, 1), smooth_image) > psnr(noisy.clamp(0, 1), smooth_image) + 3
+    physics = Blur(kernels.box(5), boundary="circular")
+    observed = physics.A(smooth_image) + 0.01 * torch.randn(smooth_image.shape, generator=generator)
+    import numpy
+
+    had_trapz = hasattr(numpy, "trapz")
+    restored = anchors.bm3d_deblur(physics, observed, 0.01)
+    assert restored.shape == smooth_image.shape and hasattr(numpy, "trapz") == had_trapz, "numpy left as it was"
+    assert psnr(restored.clamp(0, 1), smooth_image) > psnr(observed.clamp(0, 1), smooth_image)
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*")) if p.is_file()}
+
+
+def test_quick_deblurring_resumes_and_keeps_methods_apart(tmp_path, monkeypatch):
+    monkeypatch.setattr(anchors, "available", lambda: False)
+    out = tmp_path / "r"
+    common = ["benchmark", "deblurring", "--quick", "--out", str(out), "--device", "cpu"]
+    result = CliRunner().invoke(app, [*common, "--methods", "tv"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / "deblurring.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["blurred input", "TV (ADMM, weight tuned on train)"]
+    assert rows[1]["runs"] == "4/4" and (out / "deblurring" / "tv_tuning.json").exists()
+    log = (out / "deblurring" / "runs_tv.json").read_bytes()
+    result = CliRunner().invoke(app, [*common])  # all methods: TV is already done, bm3d is not installed
+    assert result.exit_code == 0, result.output
+    assert "bm3d is not installed" in result.output
+    assert (out / "deblurring" / "runs_tv.json").read_bytes() == log, "finished runs are not recomputed"
+    methods = [r["method"] for r in json.loads((out / "deblurring.json").read_text())["rows"]]
+    assert methods == ["blurred input", "PnP-Euler (pnp deblur default)", "TV (ADMM, weight tuned on train)",
+                       "PnP-DnCNN (same pipeline, capped)"]
+    per_kernel = json.loads((out / "deblurring_kernels.json").read_text())["rows"][0]
+    assert {"levin1", "gaussian25", "mean"} <= set(per_kernel)
+    assert len(json.loads((out / "deblurring_per_image.json").read_text())["rows"]) == 3 * 4
+
+
+def test_results_stay_put(tmp_path, monkeypatch):
+    """A quick run writes outside the committed results by default, and never silently replaces a
+    table of another protocol or a larger run."""
+    monkeypatch.setattr(anchors, "available", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["benchmark", "deblurring", "--quick", "--device", "cpu", "--methods", "tv"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "benchmarks-quick" / "deblurring.md").exists()
+    assert not (tmp_path / "benchmarks").exists()
+    committed = tmp_path / "committed"
+    table = Table("full", ["method", "psnr"], [{"method": "x", "psnr": 30.0}])
+    table.write(committed, "deblurring", PROVENANCE, scope=Scope("standard deblurring protocol, CBSD10", 200))
+    table.write(committed, "stability", PROVENANCE)  # an old table, no scope recorded
+    before = _digest(committed)
+    for name in ("deblurring", "stability"):
+        result = CliRunner().invoke(app, ["benchmark", name, "--quick", "--device", "cpu", "--out", str(committed)])
+        assert result.exit_code == 2 and "--replace" in result.output, result.output
+        assert _digest(committed) == before, "nothing written, nothing computed"
+    result = CliRunner().invoke(app, ["benchmark", "deblurring", "--quick", "--device", "cpu", "--out", str(committed),
+                                      "--methods", "tv", "--replace"])
+    assert result.exit_code == 0, result.output
+    with pytest.raises(ValueError, match="larger run"):
+        check_replaceable(committed, "deblurring", Scope("standard deblurring protocol, quick (2 crops of 48x48)", 3))
+
+
+def test_images_option_is_checked():
+    result = CliRunner().invoke(app, ["benchmark", "deblurring", "--quick", "--images", "7"])
+    assert result.exit_code == 2 and "cbsd10 or cbsd68" in result.output
+    result = CliRunner().invoke(app, ["benchmark", "denoising", "--quick", "--images", "cbsd68"])
+    assert result.exit_code == 2 and "number of images" in result.output
+
+
+def test_denoising_adds_a_method_to_a_finished_table(tmp_path):
+    torch.manual_seed(0)
+    common = ["benchmark", "denoising", "--quick", "--device", "cpu", "--out", str(tmp_path)]
+    assert CliRunner().invoke(app, [*common, "--methods", "tv"]).exit_code == 0
+    first = {(r["image"], r["method"]): r for r in json.loads((tmp_path / "denoising_per_image.json").read_text())["rows"]}
+    result = CliRunner().invoke(app, [*common, "--methods", "euler"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "denoising_per_image.json").read_text())["rows"]
+    second = {(r["image"], r["method"]): r for r in rows}
+    assert {m for _, m in second} == {"noisy input", "TV (tuned weight)", "Euler"}
+    assert all(second[key] == row for key, row in first.items()), "earlier rows kept as they were"
+    summary = {r["method"] for r in json.loads((tmp_path / "denoising.json").read_text())["rows"]}
+    assert summary == {"noisy input", "TV (tuned weight)", "Euler"}
