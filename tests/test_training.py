@@ -77,6 +77,19 @@ def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path, tiny_data):
     assert read_log(tmp_path / "cut" / "log.jsonl")[-1]["loss"] == read_log(tmp_path / "whole" / "log.jsonl")[-1]["loss"]
 
 
+def test_time_budget_stops_exports_and_resumes(tmp_path, tiny_data):
+    """A spent budget ends the call as a finished run would (validated, checkpointed, exported);
+    --resume then goes on to the planned steps."""
+    config = _config(steps=40, val_every=100, checkpoint_every=100)
+    summary = train(config, tiny_data, tmp_path, progress=False, max_seconds=1e-9)
+    assert summary.steps == 1 and summary.best_step == 1 and (tmp_path / "model.pt").is_file()
+    assert [e["step"] for e in read_log(tmp_path / "log.jsonl")] == [1]
+    summary = train(config, tiny_data, tmp_path, resume=True, progress=False)
+    assert summary.steps == 40 and torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 40
+    with pytest.raises(ValueError, match="positive"):
+        train(config, tiny_data, tmp_path / "b", progress=False, max_seconds=0)
+
+
 def test_resume_refuses_other_options_and_new_run_refuses_old_folder(tmp_path, tiny_data):
     train(_config(steps=3), tiny_data, tmp_path, progress=False)
     with pytest.raises(CheckpointError, match="different options"):

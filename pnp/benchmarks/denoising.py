@@ -34,11 +34,14 @@ NOISY = "noisy input"
 
 @dataclass(frozen=True)
 class Method:
-    """A denoiser under test: what it is (``name``) and which weights it runs (``weights``)."""
+    """A denoiser under test: what it is (``name``), which weights it runs (``weights``) and a
+    fingerprint of those weights (``fingerprint``, e.g. a file hash; an earlier row is reused only
+    when its fingerprint is the same, so retrained weights under an old name are scored again)."""
 
     name: str
     weights: str
     run: DenoiseMethod
+    fingerprint: str = ""
 
 
 @dataclass
@@ -81,8 +84,10 @@ def denoising_tables(
     where = f"{len(files)} images{f', central {crop}x{crop} crops' if crop else ''}"
     columns = ["sigma", "method", "weights", "psnr", "ssim", "seconds_per_image", "images"]
     per_image = Table(f"Denoising, BSDS500 val ({where}): per-image scores",
-                      ["image", "sigma", "method", "weights", "psnr", "ssim", "seconds"])
-    kept = {(r["image"], r["sigma"], r["method"], r["weights"]): r for r in previous or []}
+                      ["image", "sigma", "method", "weights", "psnr", "ssim", "seconds", "weights_sha"])
+    current = {(m.name, m.weights): m.fingerprint for chosen in methods.values() for m in chosen}
+    kept = {(r["image"], r["sigma"], r["method"], r["weights"]): r for r in previous or []
+            if current.get((r["method"], r["weights"]), r.get("weights_sha", "")) == r.get("weights_sha", "")}
     per_image.rows = list(kept.values())
     stems = [path.stem for path in files]
     for sigma, chosen in methods.items():
@@ -104,7 +109,7 @@ def denoising_tables(
                 seconds = time.perf_counter() - start
                 value_psnr, value_ssim = _score(restored, clean)
                 per_image.add(image=stem, sigma=sigma, method=method.name, weights=method.weights, psnr=value_psnr,
-                              ssim=value_ssim, seconds=seconds)
+                              ssim=value_ssim, seconds=seconds, weights_sha=method.fingerprint)
             if progress is not None:
                 progress(f"sigma {sigma}: image {index + 1}/{len(files)} ({stem})")
             if on_image is not None:

@@ -7,6 +7,7 @@ the pipeline end to end in CI. Every output states how it was made (:class:`Prov
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,7 @@ def _denoising_methods(settings: Settings, sigma: float, tv: TV, models: dict) -
         for name in names:
             if name not in models:
                 models[name] = _model(name, settings)
-            methods.append(denoising.Method(label, _name(models[name]), models[name]))
+            methods.append(denoising.Method(label, _name(models[name]), models[name], _fingerprint(models[name])))
     return methods
 
 
@@ -194,6 +195,12 @@ def run_denoising(settings: Settings) -> Table:
 # -- 2. deblurring (the standard protocol) -------------------------------------------------
 def run_deblurring(settings: Settings) -> Table:
     return deblurring_suite.run(settings)
+
+
+def _fingerprint(model) -> str:
+    """First 12 hex digits of the SHA-256 of the checkpoint a model was loaded from ('' if none)."""
+    path = getattr(model, "metadata", {}).get("path")
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else ""
 
 
 def _name(model) -> str:

@@ -35,6 +35,7 @@ def train_command(
     checkpoint_every: int = typer.Option(500, help="Write last.pt every N steps."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+    max_minutes: Optional[float] = typer.Option(None, help="Wall-clock budget of this call: stop, validate, checkpoint and export when it is spent (continue with --resume)."),
     seed: int = typer.Option(0, help="Seed of initialisation, patches and noise."),
     export: bool = typer.Option(False, "--export", help="Only export the best checkpoint of the (stopped) run in --out."),
     quick_run: bool = typer.Option(False, "--quick", help="Preset: 8 channels, 2 blocks, 60 steps of 4 32x32 patches, 2 val images (overrides those options)."),
@@ -57,10 +58,14 @@ def train_command(
     )
     if quick_run:
         config = quick(config)
-    summary = train(config, _splits(data, train_dir, val_dir), out, resume=resume)
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError(f"--max-minutes must be positive, got {max_minutes}")
+    summary = train(config, _splits(data, train_dir, val_dir), out, resume=resume,
+                    max_seconds=None if max_minutes is None else 60 * max_minutes)
+    stopped = f"; stopped by --max-minutes after step {summary.steps} of {config.steps}" if summary.steps < config.steps else ""
     typer.echo(
         f"best validation PSNR {summary.best_val_psnr:.2f} dB (sigma {config.noise.nominal:g}) at step "
-        f"{summary.best_step}; {summary.patches_per_second:.1f} patches/s; model in {summary.model_path}"
+        f"{summary.best_step}; {summary.patches_per_second:.1f} patches/s; model in {summary.model_path}{stopped}"
     )
 
 

@@ -164,13 +164,19 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_step: StepHook | None = None,
+    max_seconds: float | None = None,
 ) -> TrainSummary:
     """Train a denoiser; writes ``last.pt``, ``best.pt``, ``log.jsonl``, ``curves.png`` and the
     exported ``model.pt`` (+ ``model.json`` metadata) into ``out``.
 
-    ``on_step(step)`` is called after every step (tests use it to interrupt a run).
+    ``on_step(step)`` is called after every step (tests use it to interrupt a run). With
+    ``max_seconds`` (a wall-clock budget for this call, one process only) the run stops after the
+    first step past the budget, validates, checkpoints and exports as at its end; ``resume=True``
+    continues it towards ``config.steps`` (the learning-rate schedule is the one of the whole run).
     """
     out = Path(out)
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"the time budget must be positive, got {max_seconds} s")
     processes = setup(config.device)
     try:
         run = _Run(config, splits, out, processes)
@@ -178,12 +184,14 @@ def train(
             run.restore(load_training_state(out / "last.pt"))
         elif (out / "last.pt").exists():
             raise CheckpointError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
-        return _loop(run, on_step, progress)
+        if max_seconds is not None and processes.distributed:
+            raise ValueError("a time budget (--max-minutes) works with one process; drop it under torchrun")
+        return _loop(run, on_step, progress, max_seconds)
     finally:
         teardown(processes)
 
 
-def _loop(run: _Run, on_step: StepHook | None, progress: bool) -> TrainSummary:
+def _loop(run: _Run, on_step: StepHook | None, progress: bool, max_seconds: float | None = None) -> TrainSummary:
     config, processes = run.config, run.processes
     network = run.model
     if processes.distributed:
@@ -196,17 +204,19 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool) -> TrainSummary:
                disable=not (progress and processes.is_main))
     losses, interval_start, started = [], time.perf_counter(), time.perf_counter()
     first_step = run.step
+    deadline = started + max_seconds if max_seconds is not None else math.inf
     while run.step < config.steps:
         losses.append(run.train_step(network))
         run.step += 1
-        if processes.is_main and (run.step % config.val_every == 0 or run.step == config.steps):
+        final = run.step == config.steps or time.perf_counter() > deadline
+        if processes.is_main and (run.step % config.val_every == 0 or final):
             run.last_psnr = validate(run.model, run.val_bank, config.noise.nominal, processes.device)
             if run.last_psnr > run.best_psnr:
                 run.best_psnr, run.best_step = run.last_psnr, run.step
                 save_training_state({"model": run.model.state_dict(), "step": run.step}, run.out / "best.pt")
         bar.set_postfix(loss=f"{losses[-1]:.2e}", val_psnr=f"{run.last_psnr:.2f}", refresh=False)
         bar.update(1)
-        if run.step % config.checkpoint_every == 0 or run.step == config.steps:
+        if run.step % config.checkpoint_every == 0 or final:
             elapsed = time.perf_counter() - interval_start
             if processes.is_main:  # log first: a resumed run drops log lines past its checkpoint
                 log.write(run, losses, len(losses) * config.batch_size * processes.world_size / elapsed)
@@ -215,6 +225,8 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool) -> TrainSummary:
             losses, interval_start = [], time.perf_counter()
         if on_step is not None:
             on_step(run.step)
+        if final:
+            break
     bar.close()
     seconds = time.perf_counter() - started
     throughput = (run.step - first_step) * config.batch_size * processes.world_size / max(seconds, 1e-9)
