@@ -106,6 +106,8 @@ def _read_array(path: Path) -> np.ndarray:
 def read_image(path: str | Path) -> ImageData:
     """Read PNG/JPEG/TIFF/... (8- or 16-bit; grey, grey+alpha, RGB, RGBA) into :class:`ImageData`."""
     path = Path(path)
+    if path.is_dir():
+        raise ImageError(f"{path} is a folder; give an image file")
     if not path.is_file():
         raise ImageError(f"image not found: {path}")
     try:

@@ -19,6 +19,7 @@ from ..tasks.deblur import prior_noise_level
 from ..tasks.report import result_record, write_convergence_plot, write_image_figure, write_json
 from .app import app, reports_errors
 from .common import load_model, output_path, read_input
+from .outputs import Output, check_outputs
 
 _GENERATED = ("motion", "gaussian", "box")
 
@@ -55,6 +56,8 @@ def deblur_command(
     data, input_name = read_input(image, example)
     simulate = simulate or example
     target = output_path(image, out, "deblurred", example_name="example_deblurred.png")
+    generated = kernel.strip().lower().split(":")[0] in _GENERATED
+    check_outputs(_inputs(image, kernel, model), _outputs(target, generated, json_path, report))
     blur_kernel = kernels.from_spec(kernel, size=kernel_size, seed=seed)
     options = DeblurOptions(boundary=boundary, noise_level=noise_level, strength=strength, step=step,
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
@@ -66,8 +69,8 @@ def deblur_command(
     with ProgressBar(total=iters, description="deblur") as bar:
         restoration = deblur(observed, blur_kernel, denoiser, options, reference=sharp if simulate else None, callback=bar)
     write_image(target, restoration.restored.cpu(), bit_depth=data.bit_depth, alpha=data.alpha)
-    if kernel.strip().lower().split(":")[0] in _GENERATED:
-        _save_kernel(blur_kernel, target.with_name(f"{target.stem}_kernel"))
+    if generated:
+        _save_kernel(blur_kernel, _kernel_stem(target))
     metrics = restoration.metrics()
     record = {
         "input": input_name, "output": str(target), "simulated": simulate, "noise_level": noise_level,
@@ -80,6 +83,33 @@ def deblur_command(
     if report is not None:
         _write_report(report, restoration, simulate, sharp, record)
     typer.echo(_summary(restoration, metrics, target))
+
+
+def _kernel_stem(target: Path) -> Path:
+    return target.with_name(f"{target.stem}_kernel")
+
+
+def _inputs(image: Path | None, kernel: str, model: str) -> dict[str, Path | None]:
+    """What the command reads: the image, a kernel file, a checkpoint file."""
+    def existing(text: str) -> Path | None:
+        path = Path(text.strip())
+        return path if path.suffix and path.exists() else None
+    return {"the input image": image, "the kernel file (--kernel)": existing(kernel),
+            "the checkpoint (--model)": existing(model)}
+
+
+def _outputs(target: Path, generated: bool, json_path: Path | None, report: Path | None) -> list[Output]:
+    """Every file the command writes, with the option that names it."""
+    outputs = [Output(target, "-o", image=True)]
+    if generated:
+        stem = _kernel_stem(target)
+        outputs += [Output(stem.with_suffix(".npy"), "-o (its kernel sidecar)"),
+                    Output(stem.with_suffix(".png"), "-o (its kernel sidecar)")]
+    if json_path is not None:
+        outputs.append(Output(json_path, "--json"))
+    if report is not None:
+        outputs += [Output(report / name, "--report") for name in ("figure.png", "convergence.png", "result.json")]
+    return outputs
 
 
 def _summary(restoration, metrics: dict, target: Path) -> str:

@@ -13,6 +13,7 @@ from ..tasks import denoise, simulate_noise
 from ..tasks.report import write_image_figure, write_json
 from .app import app, reports_errors
 from .common import load_model, output_path, read_input
+from .outputs import Output, check_outputs
 
 
 @app.command("denoise")
@@ -36,6 +37,10 @@ def denoise_command(
     data, input_name = read_input(image, example)
     simulate = simulate or example
     target = output_path(image, out, "denoised", example_name="example_denoised.png")
+    model_file = Path(model) if Path(model).suffix and Path(model).exists() else None
+    check_outputs({"the input image": image, "the checkpoint (--model)": model_file},
+                  [Output(target, "-o", image=True)] + ([Output(json_path, "--json")] if json_path else [])
+                  + ([Output(report / n, "--report") for n in ("figure.png", "result.json")] if report else []))
     where = resolve_device(device)
     denoiser = load_model(model, where, sigma)
     clean = data.image.to(where)
