@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -25,9 +26,16 @@ def certify_command(
 
     Example: pnp certify euler --json certificate.json
     """
-    from ..denoisers import certify, load
+    from ..denoisers import TV, certify, load
 
-    certificate = certify(load(model, sigma=sigma, nearest=True), sigma=sigma)
+    if not (math.isfinite(sigma) and 0 < sigma < 1):
+        raise ValueError(f"--sigma must lie in (0, 1) (images are on a [0, 1] scale), got {sigma}")
+    denoiser = load(model, sigma=sigma, nearest=True)
+    if isinstance(denoiser, TV):
+        raise ValueError(f"{model} is not certifiable here: the TV prior is the proximal operator of a convex "
+                         "function (firmly non-expansive when solved exactly), computed by an inner iteration whose "
+                         "empirical tests would take minutes; certify euler, dncnn or a checkpoint")
+    certificate = certify(denoiser, sigma=sigma)
     if json_path is not None:
         atomic_write_bytes(json_path, (certificate.to_json() + "\n").encode())
     typer.echo(str(certificate))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -58,7 +59,10 @@ def deblur_command(
     target = output_path(image, out, "deblurred", example_name="example_deblurred.png")
     generated = kernel.strip().lower().split(":")[0] in _GENERATED
     check_outputs(_inputs(image, kernel, model), _outputs(target, generated, json_path, report))
-    blur_kernel = kernels.from_spec(kernel, size=kernel_size, seed=seed)
+    if not (math.isfinite(noise_level) and 0 <= noise_level < 1):
+        raise ValueError(f"--noise-level must lie in [0, 1): images are on a [0, 1] scale (2.55/255 = 0.01), "
+                         f"got {noise_level}")
+    blur_kernel = kernels.from_spec(kernel, size=kernel_size, seed=seed, max_size=max(data.image.shape[-2:]))
     options = DeblurOptions(boundary=boundary, noise_level=noise_level, strength=strength, step=step,
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
                             accelerate=accelerate, start=start, precision=precision)

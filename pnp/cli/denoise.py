@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -34,6 +35,8 @@ def denoise_command(
 
     Example: pnp denoise photo.png --sigma 0.1 --model euler
     """
+    if not (math.isfinite(sigma) and 0 < sigma < 1):
+        raise ValueError(f"--sigma must lie in (0, 1): images are on a [0, 1] scale (25.5/255 = 0.1), got {sigma}")
     data, input_name = read_input(image, example)
     simulate = simulate or example
     target = output_path(image, out, "denoised", example_name="example_denoised.png")

@@ -168,15 +168,29 @@ def load(path: str | Path) -> torch.Tensor:
     return validate(array, name=f"kernel file {path.name}")
 
 
-def from_spec(spec: str, *, size: int = 31, seed: int = 0) -> torch.Tensor:
+MAX_KERNEL_SIZE = 4097
+"""The largest kernel side any source builds (a bigger blur would not fit a photograph anyway)."""
+
+
+def _check_size(size: int, spec: str, max_size: int | None) -> None:
+    limit = min(MAX_KERNEL_SIZE, max_size) if max_size else MAX_KERNEL_SIZE
+    if size > limit:
+        where = f"the image ({max_size} px)" if max_size and max_size <= MAX_KERNEL_SIZE else f"{MAX_KERNEL_SIZE} px"
+        raise KernelError(f"kernel spec {spec!r} needs a {size}x{size} kernel, larger than {where}; use a smaller one")
+
+
+def from_spec(spec: str, *, size: int = 31, seed: int = 0, max_size: int | None = None) -> torch.Tensor:
     """Build a kernel from a textual spec.
 
     Specs: ``motion`` (uses ``size`` and ``seed``), ``levin1`` ... ``levin8``,
-    ``gaussian:SIGMA``, ``box:N``, or a path to a kernel file.
+    ``gaussian:SIGMA``, ``box:N``, or a path to a kernel file. A generated kernel larger than
+    ``max_size`` (the image's longer side, say) or than :data:`MAX_KERNEL_SIZE` is refused before
+    anything is allocated.
     """
     text = spec.strip()
     lowered = text.lower()
     if lowered == "motion":
+        _check_size(size, f"motion --kernel-size {size}", max_size)
         return motion(size, seed)
     if lowered.startswith("levin") and lowered[5:].isdigit():
         return levin(int(lowered[5:]))
@@ -186,10 +200,14 @@ def from_spec(spec: str, *, size: int = 31, seed: int = 0) -> torch.Tensor:
             value = float(argument)
         except ValueError:
             raise KernelError(f"kernel spec {spec!r}: '{argument}' is not a number") from None
+        if not math.isfinite(value) or value <= 0:
+            raise KernelError(f"kernel spec {spec!r}: give a positive finite number")
         if name == "gaussian":
+            _check_size(2 * math.ceil(3 * value) + 1, spec, max_size)
             return gaussian(value)
         if value != int(value):
             raise KernelError(f"kernel spec {spec!r}: box size must be an integer")
+        _check_size(int(value), spec, max_size)
         return box(int(value))
     if Path(text).suffix:
         return load(text)
