@@ -28,6 +28,10 @@ class ImageError(ValueError):
     """An image that cannot be read or written; the message names the file and the fix."""
 
 
+if os.environ.get("PNP_MAX_PIXELS", "").isdigit():  # Pillow refuses images over twice this many pixels
+    Image.MAX_IMAGE_PIXELS = int(os.environ["PNP_MAX_PIXELS"]) // 2
+
+
 def to_tensor(array: np.ndarray) -> torch.Tensor:
     """(H, W) or (H, W, C) uint8/uint16/float array -> float32 tensor (1, C, H, W) in [0, 1]."""
     if array.dtype == np.uint8:
@@ -112,6 +116,10 @@ def read_image(path: str | Path) -> ImageData:
         raise ImageError(f"image not found: {path}")
     try:
         array = _read_array(path)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path} has more pixels than the limit of {2 * (Image.MAX_IMAGE_PIXELS or 0)}; to read "
+                         "it anyway, set the environment variable PNP_MAX_PIXELS to a larger pixel count (memory "
+                         "grows with it)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise ImageError(f"cannot read {path} as an image ({error}); give a PNG, JPEG or TIFF file") from None
     if array.ndim == 3 and array.shape[-1] > 4 or array.ndim not in (2, 3) or array.size == 0:

@@ -42,3 +42,36 @@ def test_kernel_sources_are_bounded_without_an_image():
     assert kernels.from_spec("box:9", max_size=9).shape == (9, 9)
     with pytest.raises(kernels.KernelError, match="the image"):
         kernels.from_spec("box:11", max_size=9)
+
+
+@pytest.mark.parametrize("after", [0.5, 8.0])  # during the imports, and during the work
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, after):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "pnp"
+    if not script.exists():
+        pytest.skip("the pnp console script is not installed next to this Python")
+    process = subprocess.Popen([str(script), "deblur", "--example", "-o", str(tmp_path / "x.png")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(after)
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 130, errors[-2000:]
+    assert "Traceback" not in errors and errors.strip().splitlines()[-1].startswith("interrupted:")
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary file left behind"
+
+
+def test_an_image_over_the_pixel_limit_is_one_line(tmp_path, monkeypatch):
+    import torch
+    from PIL import Image
+
+    from pnp.io import save_image
+
+    save_image(torch.rand(1, 3, 40, 40), tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses over twice this: 1600 > 200
+    result = CliRunner().invoke(app, ["denoise", str(tmp_path / "big.png"), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 2 and "PNP_MAX_PIXELS" in result.output, result.output

@@ -47,6 +47,9 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (Ctrl-C: one line, exit code 130)."""
+    from .interrupt import exit_on_interrupt
+
+    exit_on_interrupt()
     app(prog_name="pnp")
     sys.exit(0)
