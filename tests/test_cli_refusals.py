@@ -75,3 +75,13 @@ def test_an_image_over_the_pixel_limit_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses over twice this: 1600 > 200
     result = CliRunner().invoke(app, ["denoise", str(tmp_path / "big.png"), "-o", str(tmp_path / "o.png")])
     assert result.exit_code == 2 and "PNP_MAX_PIXELS" in result.output, result.output
+
+
+def test_messages_name_the_flags_and_a_garbage_npy_kernel_is_named(tmp_path):
+    (tmp_path / "k.npy").write_bytes(bytes(range(256)) * 2)
+    result = CliRunner().invoke(app, ["deblur", "--example", "--kernel", str(tmp_path / "k.npy"), "-o",
+                                      str(tmp_path / "x.png")])
+    assert result.exit_code == 2 and "not a .npy file holding a numeric array" in result.output, result.output
+    assert "allow_pickle" not in result.output
+    result = CliRunner().invoke(app, ["deblur", "--example", "--iters", "-1", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 2 and "--iters" in result.output, result.output

@@ -152,7 +152,11 @@ def load(path: str | Path) -> torch.Tensor:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
+            try:
+                array = np.load(path, allow_pickle=False)
+            except ValueError:  # numpy's advice (allow_pickle=True) would run code from the file: never
+                raise KernelError(f"{path} is not a .npy file holding a numeric array; save the kernel with "
+                                  "numpy.save(path, array)") from None
         elif suffix in {".txt", ".csv"}:
             text = path.read_text().replace(",", " ")
             array = np.loadtxt(text.splitlines(), ndmin=2)
@@ -163,6 +167,8 @@ def load(path: str | Path) -> torch.Tensor:
                 array = np.asarray(image.convert("F"), dtype=np.float64)
             if array.sum() > 0:  # pixel values cannot sum to 1: scaling an image kernel is expected
                 array = array / array.sum()
+    except KernelError:
+        raise
     except (OSError, ValueError) as error:
         raise KernelError(f"cannot read kernel file {path}: {error}") from error
     return validate(array, name=f"kernel file {path.name}")

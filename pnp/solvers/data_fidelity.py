@@ -87,6 +87,6 @@ def resolve_step(
         raise ValueError(
             f"step {step:g} is outside (0, {bound:.6g}{']' if closed else ')'} = (0, {limit:g}/||A||^2) with ||A||^2 = "
             f"{lipschitz:.6g}: the convergence guarantee does not hold; pick a smaller step, "
-            "or pass force=True to run anyway"
+            "or pass force=True (pnp: --force) to run anyway"
         )
     return float(step)

@@ -43,9 +43,9 @@ class Stopping:
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_iter, int) or self.max_iter < 0:
-            raise ValueError(f"max_iter must be a non-negative integer, got {self.max_iter!r}")
+            raise ValueError(f"max_iter (pnp: --iters) must be a non-negative integer, got {self.max_iter!r}")
         if not self.tol >= 0:
-            raise ValueError(f"tol must be >= 0, got {self.tol!r}")
+            raise ValueError(f"tol (pnp: --tol) must be >= 0, got {self.tol!r}")
 
 
 def _per_image_norm(v: torch.Tensor) -> torch.Tensor:

@@ -74,7 +74,7 @@ def pnp_pgd(
     if not (0 < relaxation <= 1) and not force:
         raise ValueError(
             f"relaxation must lie in (0, 1] for the convergence guarantee, got {relaxation}; "
-            "pass force=True to run anyway"
+            "pass force=True (pnp: --force) to run anyway"
         )
     data = LeastSquares(physics, y)
     start = data.initial_point(x0)
