@@ -23,6 +23,7 @@ from .common import load_model, output_path, read_input
 from .outputs import Output, check_outputs
 
 _GENERATED = ("motion", "gaussian", "box")
+SIMULATED_NOISE = 0.01
 
 
 @app.command("deblur")
@@ -34,7 +35,7 @@ def deblur_command(
     seed: int = typer.Option(0, help="Seed of the motion kernel and of simulated noise."),
     simulate: bool = typer.Option(False, help="IMAGE is sharp: blur it, add noise, restore, report PSNR/SSIM."),
     example: bool = typer.Option(False, help="Run --simulate on a built-in image (no file needed)."),
-    noise_level: float = typer.Option(0.01, help="Noise standard deviation (of the photo, or added with --simulate)."),
+    noise_level: Optional[float] = typer.Option(None, help="Noise standard deviation on the [0, 1] scale (2.55/255 = 0.01): of the photo (default: estimated from it), or added with --simulate (default 0.01)."),
     model: str = typer.Option("euler", help="Prior: euler or dncnn (the shipped weights trained nearest --noise-level), tv, or a checkpoint path."),
     iters: int = typer.Option(500, help="Iteration budget."),
     tol: float = typer.Option(1e-5, help="Stop when the relative residual falls below this (1e-5: within 0.05 dB of the fixed point in our tests)."),
@@ -59,6 +60,7 @@ def deblur_command(
     target = output_path(image, out, "deblurred", example_name="example_deblurred.png")
     generated = kernel.strip().lower().split(":")[0] in _GENERATED
     check_outputs(_inputs(image, kernel, model), _outputs(target, generated, json_path, report))
+    noise_level, noise_source = _noise_level(noise_level, simulate, data.image)
     if not (math.isfinite(noise_level) and 0 <= noise_level < 1):
         raise ValueError(f"--noise-level must lie in [0, 1): images are on a [0, 1] scale (2.55/255 = 0.01), "
                          f"got {noise_level}")
@@ -78,7 +80,10 @@ def deblur_command(
     metrics = restoration.metrics()
     record = {
         "input": input_name, "output": str(target), "simulated": simulate, "noise_level": noise_level,
-        "kernel": {"spec": kernel, "size": list(blur_kernel.shape)}, "model": model, "strength": strength,
+        "noise_level_source": noise_source,
+        "kernel": {"spec": kernel, "size": list(blur_kernel.shape),
+                   **({"seed": seed, "kernel_size": kernel_size} if kernel.strip().lower() == "motion" else {})},
+        "model": model, "weights": _weights_name(denoiser), "strength": strength,
         "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "device": str(where), "precision": precision.value, **result_record(restoration.result),
         "seconds": restoration.seconds, **metrics,
     }
@@ -87,6 +92,25 @@ def deblur_command(
     if report is not None:
         _write_report(report, restoration, simulate, sharp, record)
     typer.echo(_summary(restoration, metrics, target))
+
+
+def _weights_name(denoiser) -> str:
+    """The file the prior was loaded from (or the built-in it is)."""
+    metadata = getattr(denoiser, "metadata", {})
+    return Path(metadata["path"]).name if metadata.get("path") else str(metadata.get("architecture", type(denoiser).__name__))
+
+
+def _noise_level(given: float | None, simulate: bool, image: torch.Tensor) -> tuple[float, str]:
+    """The noise level and where it comes from: the flag, the simulation default, or an estimate."""
+    if given is not None:
+        return given, "given (--noise-level)"
+    if simulate:
+        return SIMULATED_NOISE, "default of --simulate"
+    from ..tasks.noise import estimate_noise_level
+
+    estimate = estimate_noise_level(image)
+    typer.echo(f"noise level estimated from the image: {estimate:.4f} (set it with --noise-level)", err=True)
+    return estimate, "estimated (wavelet MAD, skimage.restoration.estimate_sigma)"
 
 
 def _kernel_stem(target: Path) -> Path:
