@@ -24,6 +24,7 @@ from .outputs import Output, check_outputs
 
 _GENERATED = ("motion", "gaussian", "box")
 SIMULATED_NOISE = 0.01
+ESTIMATED = "estimated (wavelet MAD, skimage.restoration.estimate_sigma)"
 
 
 @app.command("deblur")
@@ -60,11 +61,11 @@ def deblur_command(
     target = output_path(image, out, "deblurred", example_name="example_deblurred.png")
     generated = kernel.strip().lower().split(":")[0] in _GENERATED
     check_outputs(_inputs(image, kernel, model), _outputs(target, generated, json_path, report))
-    noise_level, noise_source = _noise_level(noise_level, simulate, data.image)
-    if not (math.isfinite(noise_level) and 0 <= noise_level < 1):
+    if noise_level is not None and not (math.isfinite(noise_level) and 0 <= noise_level < 1):
         raise ValueError(f"--noise-level must lie in [0, 1): images are on a [0, 1] scale (2.55/255 = 0.01), "
                          f"got {noise_level}")
     blur_kernel = kernels.from_spec(kernel, size=kernel_size, seed=seed, max_size=max(data.image.shape[-2:]))
+    noise_level, noise_source = _noise_level(noise_level, simulate, data.image)
     options = DeblurOptions(boundary=boundary, noise_level=noise_level, strength=strength, step=step,
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
                             accelerate=accelerate, start=start, precision=precision)
@@ -91,7 +92,9 @@ def deblur_command(
         write_json(record, json_path)
     if report is not None:
         _write_report(report, restoration, simulate, sharp, record)
-    typer.echo(_summary(restoration, metrics, target))
+    estimated = f"; noise level {noise_level:.4f} estimated from the image (set it with --noise-level)" \
+        if noise_source == ESTIMATED else ""
+    typer.echo(_summary(restoration, metrics, target) + estimated)
 
 
 def _weights_name(denoiser) -> str:
@@ -108,9 +111,7 @@ def _noise_level(given: float | None, simulate: bool, image: torch.Tensor) -> tu
         return SIMULATED_NOISE, "default of --simulate"
     from ..tasks.noise import estimate_noise_level
 
-    estimate = estimate_noise_level(image)
-    typer.echo(f"noise level estimated from the image: {estimate:.4f} (set it with --noise-level)", err=True)
-    return estimate, "estimated (wavelet MAD, skimage.restoration.estimate_sigma)"
+    return estimate_noise_level(image), ESTIMATED
 
 
 def _kernel_stem(target: Path) -> Path:
