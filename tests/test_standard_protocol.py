@@ -135,6 +135,10 @@ def test_quick_deblurring_resumes_and_keeps_methods_apart(tmp_path, monkeypatch)
     methods = [r["method"] for r in json.loads((out / "deblurring.json").read_text())["rows"]]
     assert methods == ["blurred input", "PnP-Euler (pnp deblur default)", "TV (ADMM, weight tuned on train)",
                        "PnP-DnCNN (same pipeline, capped)"]
+    (out / "deblurring.md").unlink()
+    result = CliRunner().invoke(app, [*common, "--tables-only"])
+    assert result.exit_code == 0 and (out / "deblurring.md").exists(), result.output
+    assert (out / "deblurring" / "runs_tv.json").read_bytes() == log, "--tables-only computes nothing"
     per_kernel = json.loads((out / "deblurring_kernels.json").read_text())["rows"][0]
     assert {"levin1", "gaussian25", "mean"} <= set(per_kernel)
     assert len(json.loads((out / "deblurring_per_image.json").read_text())["rows"]) == 3 * 4

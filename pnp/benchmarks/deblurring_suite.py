@@ -93,6 +93,11 @@ def _method_protocol(method: Method, plan_: Plan, tv_weights: dict[float, float]
     return {"method": "bm3d", "steps": "RI 4e-4 + HT, RWI 5e-3 + Wiener, profile np, per channel"}
 
 
+def _cached_tuning(folder: Path) -> dict | None:
+    path = folder / "tv_tuning.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def _tuned_tv_weights(settings, plan_: Plan, folder: Path) -> tuple[dict[float, float], dict]:
     """TV weight per σ, tuned on BSDS500 train crops (cached in ``<folder>/tv_tuning.json``)."""
     train = settings.train_files(1 if settings.quick else TUNING_IMAGES)
@@ -126,6 +131,8 @@ def run(settings) -> Table:
     if Method.BM3D in (settings.methods or DEFAULT_METHODS) and not anchors.available() and settings.progress:
         settings.progress(anchors.INSTALL_HINT)
     folder = Path(settings.out) / "deblurring"
+    if settings.render_only:  # the tables from the logs present, nothing computed
+        return _render(settings, plan_, folder, _cached_tuning(folder))
     tv_weights, tuning = (_tuned_tv_weights(settings, plan_, folder) if Method.TV in plan_.methods else (None, None))
     base = plan_.base_protocol()
     logs, solvers = {}, {}

@@ -51,6 +51,7 @@ class Settings:
     image_set: ImageSet | None = None
     methods: tuple[Method, ...] | None = None
     replace: bool = False
+    render_only: bool = False
 
     @property
     def provenance(self) -> Provenance:

@@ -53,6 +53,7 @@ def benchmark_command(
     images: Optional[str] = typer.Option(None, help="Deblurring: cbsd10 (default) or cbsd68. Denoising: a number of val images, taken from the end of val (default: all 100)."),
     methods: Optional[list[Method]] = typer.Option(None, "--methods", help="Deblurring methods to run (repeatable; default all: euler, bm3d, tv, dncnn). Runs are kept per method, so methods can run in parallel processes into one --out."),
     replace: bool = typer.Option(False, help="Overwrite tables made under another protocol or with more images (refused otherwise)."),
+    tables_only: bool = typer.Option(False, "--tables-only", help="Deblurring: write the tables from the run logs present (e.g. while other processes run), computing nothing."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     sigma: Optional[list[float]] = typer.Option(None, "--sigma", help="Denoising noise levels (repeatable; default 0.05, 0.10 and 0.15)."),
     euler: str = typer.Option("euler-sigma0.15", help="Euler denoiser (denoising, stability): shipped name or checkpoint path."),
@@ -70,6 +71,7 @@ def benchmark_command(
     out = out if out is not None else (QUICK_RESULTS if quick else RESULTS)
     settings = suite.Settings(out=out, data=data, quick=quick, images=count, device=resolve_device(device),
                               image_set=image_set, methods=tuple(methods) if methods else None, replace=replace,
+                              render_only=tables_only,
                               euler=euler, dncnn=dncnn, prior_euler=prior_euler, prior_dncnn=prior_dncnn,
                               sigmas=tuple(sigma) if sigma else None,
                               progress=lambda message: typer.echo(message, err=True),
