@@ -85,3 +85,18 @@ def test_messages_name_the_flags_and_a_garbage_npy_kernel_is_named(tmp_path):
     assert "allow_pickle" not in result.output
     result = CliRunner().invoke(app, ["deblur", "--example", "--iters", "-1", "-o", str(tmp_path / "x.png")])
     assert result.exit_code == 2 and "--iters" in result.output, result.output
+
+
+def test_progress_bar_shows_the_budget_as_a_bound_without_an_eta(capsys):
+    import torch as _torch
+
+    from pnp.solvers import ProgressBar
+    from pnp.solvers.result import IterationRecord
+
+    record = IterationRecord(iteration=1, residual=_torch.ones(1), relative_residual=_torch.ones(1), objective=None,
+                             psnr=None, ssim=None, step_size=1.0, time=0.0, active=1, evaluations=None)
+    with ProgressBar(total=500, description="deblur") as bar:
+        bar._options["file"] = __import__("sys").stderr
+        bar(record)
+    text = capsys.readouterr().err
+    assert "/≤500 iterations" in text and "remaining" not in text and "<" not in text

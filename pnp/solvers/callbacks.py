@@ -20,11 +20,13 @@ class ProgressBar:
             result = pnp_pgd(..., callback=bar)
 
     The bar is drawn at the first iteration, so nothing is printed when a solver rejects its
-    input before iterating.
+    input before iterating. ``total`` is the iteration budget, shown as ``k/≤total``: a solve usually
+    stops on its tolerance long before, so no remaining time is guessed from the budget.
     """
 
     def __init__(self, total: int, *, description: str = "PnP", disable: bool = False) -> None:
-        self._options = {"total": total, "desc": description, "disable": disable, "leave": False}
+        self._options = {"total": total, "desc": description, "disable": disable, "leave": False,
+                         "bar_format": "{desc}: {n_fmt}/≤{total_fmt} iterations [{elapsed}, {rate_fmt}{postfix}]"}
         self._bar: tqdm | None = None
 
     def __call__(self, record: IterationRecord) -> None:

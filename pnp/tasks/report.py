@@ -45,7 +45,7 @@ def write_convergence_plot(result: Result, path: Path) -> None:
     figure, axes = plt.subplots(1, 2 if has_psnr else 1, figsize=(10 if has_psnr else 5.5, 3.8))
     axes = np.atleast_1d(axes)
     axes[0].semilogy(columns["iteration"], columns["relative_residual"][:, 0])
-    axes[0].set(xlabel="iteration k", ylabel="‖x_{k+1} − x_k‖ / ‖x_k‖", title="relative residual")
+    axes[0].set(xlabel="iteration k", ylabel=r"$\|x_{k+1} - x_k\| \,/\, \|x_k\|$", title="relative residual")
     if has_psnr:
         axes[1].plot(columns["iteration"], columns["psnr"][:, 0])
         axes[1].set(xlabel="iteration k", ylabel="PSNR (dB)", title="PSNR of the iterate")
