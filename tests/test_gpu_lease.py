@@ -63,7 +63,8 @@ def test_cpu_mode_end_to_end_and_adoption(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["mode"] == "cpu" and set(summary["evaluation"]) == {"euler-sigma0.01", "dncnn-sigma0.01"}
     assert summary["evaluation"]["euler-sigma0.01"]["certificate"]["certified"]
-    assert all(r["exit"] == 0 and "--max-minutes" in r["command"] for r in summary["training"].values())
+    assert all(r["exit"] == 0 and "--max-minutes" in r["command"] and "--init" in r["command"]
+               for r in summary["training"].values())
     with tarfile.open(out / "runs.tar.gz") as archive:
         names = set(archive.getnames())
     assert {"euler-sigma0.01/model.pt", "dncnn-sigma0.01/last.pt"} <= names

@@ -90,6 +90,24 @@ def test_time_budget_stops_exports_and_resumes(tmp_path, tiny_data):
         train(config, tiny_data, tmp_path / "b", progress=False, max_seconds=0)
 
 
+def test_init_warm_starts_from_saved_weights(tmp_path, tiny_data):
+    from pnp.denoisers import load
+
+    train(_config(steps=4), tiny_data, tmp_path / "first", progress=False)
+    source = load(tmp_path / "first" / "model.pt")
+    summary = train(_config(steps=1, lr=1e-12, init=str(tmp_path / "first" / "model.pt")), tiny_data,
+                    tmp_path / "second", progress=False)
+    warm = load(summary.model_path)
+    weights = [k for k in source.state_dict() if k.endswith("weight")]
+    assert weights and all(torch.allclose(source.state_dict()[k], warm.state_dict()[k], atol=1e-6) for k in weights)
+    assert summary.metadata["init"].endswith("model.pt")
+    cold = load(train(_config(steps=1, lr=1e-12), tiny_data, tmp_path / "third", progress=False).model_path)
+    assert not all(torch.allclose(source.state_dict()[k], cold.state_dict()[k]) for k in weights)
+    with pytest.raises(CheckpointError, match="--init"):
+        train(_config(steps=1, init=str(tmp_path / "first" / "model.pt"), model=ModelConfig("euler", channels=8, blocks=2)),
+              tiny_data, tmp_path / "fourth", progress=False)
+
+
 def test_resume_refuses_other_options_and_new_run_refuses_old_folder(tmp_path, tiny_data):
     train(_config(steps=3), tiny_data, tmp_path, progress=False)
     with pytest.raises(CheckpointError, match="different options"):

@@ -35,6 +35,7 @@ def train_command(
     checkpoint_every: int = typer.Option(500, help="Write last.pt every N steps."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+    init: Optional[str] = typer.Option(None, "--init", help="Warm start: the weights of a shipped name (euler-sigma0.15) or a checkpoint path, same architecture; fresh optimiser."),
     max_minutes: Optional[float] = typer.Option(None, help="Wall-clock budget of this call: stop, validate, checkpoint and export when it is spent (continue with --resume)."),
     seed: int = typer.Option(0, help="Seed of initialisation, patches and noise."),
     export: bool = typer.Option(False, "--export", help="Only export the best checkpoint of the (stopped) run in --out."),
@@ -55,6 +56,7 @@ def train_command(
                           flow_time=flow_time, max_substeps=max_substeps),
         noise=NoiseRange(sigma, sigma_max), steps=steps, batch_size=batch_size, patch=patch, lr=lr,
         val_every=val_every, val_images=val_images, checkpoint_every=checkpoint_every, seed=seed, device=device,
+        init=init,
     )
     if quick_run:
         config = quick(config)

@@ -79,6 +79,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    init: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "patch", "val_every", "checkpoint_every", "val_images"):

@@ -74,6 +74,8 @@ class _Run:
         self.family: ModelFamily = family_for(config.model.name)
         torch.manual_seed(config.seed)
         self.model = self.family.build(config.model).to(processes.device)
+        if config.init is not None and splits is not None:
+            self._warm_start(config.init)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.optimizer, T_max=config.steps, eta_min=config.lr * config.final_lr_fraction
@@ -89,6 +91,19 @@ class _Run:
             if processes.is_main:
                 self.val_bank = ImageBank(splits.val[: config.val_images], channels=channels)
             self.training_data = {"train_images": len(splits.train), "val_images": len(splits.val[: config.val_images])}
+
+    def _warm_start(self, init: str) -> None:
+        """Start from the weights of a shipped name or checkpoint (``pnp train --init``); the
+        optimiser and schedule start afresh. The architecture must be the same."""
+        from ..denoisers import load
+
+        source = load(init)
+        try:
+            self.model.load_state_dict(source.state_dict())
+        except RuntimeError:
+            raise CheckpointError(
+                f"--init {init}: its architecture ({source.metadata.get('config')}) differs from this run's "
+                f"({self.config.model}); give the same --model/--channels/--blocks as its model card") from None
 
     # -- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
@@ -150,7 +165,7 @@ def _metadata(run: _Run, seconds: float, throughput: float) -> dict:
         "training_data": {400: "BSDS500 train+test", None: "unknown"}.get(run.training_data["train_images"], "user folder"),
         **run.training_data,
         "steps": run.step, "best_step": run.best_step, "batch_size": config.batch_size, "patch": config.patch,
-        "lr": config.lr, "seed": config.seed,
+        "lr": config.lr, "seed": config.seed, "init": config.init,
         "device": str(run.processes.device) + (f" x{run.processes.world_size}" if run.processes.distributed else ""),
         "validation_psnr": run.best_psnr, "seconds": seconds, "patches_per_second": throughput,
     }
