@@ -150,20 +150,39 @@ def _denoising_scope(settings: Settings, previous: list[dict]) -> Scope:
     return Scope(f"denoising, BSDS500 val ({len(files)} images, {where})", len(pairs))
 
 
-def _previous_denoising_rows(settings: Settings) -> list[dict]:
-    """Per-image rows of an earlier run of the same protocol in ``settings.out`` (kept, not recomputed)."""
+def _previous_denoising_record(settings: Settings) -> dict | None:
+    """The per-image record of an earlier run of the same protocol in ``settings.out``, if any."""
     path = Path(settings.out) / "denoising_per_image.json"
     if settings.replace or not path.exists():
-        return []
+        return None
     record = json.loads(path.read_text())
     if record.get("scope", {}).get("protocol") != _denoising_scope(settings, []).protocol:
+        return None
+    return record
+
+
+def _previous_denoising_rows(settings: Settings) -> list[dict]:
+    """Per-image rows of an earlier run of the same protocol (kept, not recomputed)."""
+    record = _previous_denoising_record(settings)
+    return list(record["rows"]) if record else []
+
+
+KEPT = "Rows kept from earlier runs of this protocol:"
+
+
+def _kept_from(record: dict | None) -> list[str]:
+    """Where kept rows come from: the earlier record's own command and the runs it kept in turn."""
+    if record is None:
         return []
-    return list(record["rows"])
+    earlier = [n[len(KEPT):].strip() for n in record.get("notes", []) if n.startswith(KEPT)]
+    own = f"`{record.get('command')}` ({record.get('machine')}, {record.get('date')})"
+    return list(dict.fromkeys([*(earlier[0].split("; ") if earlier else []), own]))
 
 
 def run_denoising(settings: Settings) -> Table:
     files, sigmas = _denoising_files(settings), _denoising_sigmas(settings)
-    previous = _previous_denoising_rows(settings)
+    record = _previous_denoising_record(settings)
+    previous = list(record["rows"]) if record else []
     scope = _denoising_scope(settings, previous)
     tv, models = TV(max_iter=200 if settings.quick else 1000).to(settings.device), {}
     methods = {sigma: _denoising_methods(settings, sigma, tv, models) for sigma in sigmas}
@@ -187,6 +206,9 @@ def run_denoising(settings: Settings) -> Table:
         table.notes.append(note)
     tables.cbsd68.notes.append("CBSD68: the 68 BSDS500 val images of the colour Berkeley test set "
                                "(pnp.benchmarks.protocol.CBSD68_IDS).")
+    if record is not None:
+        for table in (tables.summary, tables.cbsd68, tables.per_image):
+            table.notes.append(f"{KEPT} {'; '.join(_kept_from(record))}")
     tables.summary.write(settings.out, "denoising", settings.provenance, scope=scope, replace=settings.replace)
     tables.cbsd68.write(settings.out, "denoising_cbsd68", settings.provenance, scope=scope, replace=settings.replace)
     save(tables.per_image)
