@@ -90,12 +90,14 @@ def test_tv_admm_reaches_the_tv_minimiser(smooth_image, generator):
         tv_deconvolution(Blur(kernels.levin(2), boundary="reflect"), y, weight)
 
 
-def test_bm3d_transfer_function_matches_the_blur(smooth_image):
-    """BM3D-DEB inverts the blur in Fourier: its V must be the DFT of exactly our operator."""
+def test_transfer_function_matches_the_blur(smooth_image):
+    """BM3D-DEB and the TV ADMM invert the blur in Fourier: V must be the DFT of exactly our operator."""
     physics = Blur(kernels.levin(4), boundary="circular")
-    v = anchors._transfer_function(physics, *smooth_image.shape[-2:])
-    blurred = torch.fft.ifft2(torch.fft.fft2(smooth_image.double()) * torch.from_numpy(v)).real
-    assert torch.allclose(blurred.float(), physics.A(smooth_image), atol=1e-5)
+    v = physics.transfer_function(*smooth_image.shape[-2:])
+    blurred = torch.fft.ifft2(torch.fft.fft2(smooth_image) * v).real
+    assert torch.allclose(blurred, physics.A(smooth_image), atol=1e-5)
+    with pytest.raises(ValueError, match="circular"):
+        Blur(kernels.levin(4), boundary="reflect").transfer_function(8, 8)
 
 
 def test_bm3d_methods_improve_on_their_input(smooth_image, generator):

@@ -37,7 +37,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..operators import Blur, Boundary
+from ..operators import Blur
 
 __all__ = ["INSTALL_HINT", "available", "bm3d_deblur", "cbm3d_denoise"]
 
@@ -88,24 +88,13 @@ def cbm3d_denoise(noisy: torch.Tensor, sigma: float) -> torch.Tensor:
     return _as_tensor(denoised, noisy)
 
 
-def _transfer_function(physics: Blur, height: int, width: int) -> np.ndarray:
-    """DFT ``V`` of the circular blur's point-spread function on an (height, width) grid."""
-    if physics.boundary is not Boundary.CIRCULAR:
-        raise ValueError("BM3D deblurring models circular blur; build the Blur with boundary='circular'")
-    impulse = torch.zeros(1, 1, height, width, device=physics.kernel.device)
-    impulse[..., 0, 0] = 1.0
-    with torch.no_grad():
-        response = physics.A(impulse)[0, 0].double().cpu().numpy()
-    return np.fft.fft2(response)
-
-
 def bm3d_deblur(physics: Blur, observed: torch.Tensor, sigma: float) -> torch.Tensor:
     """BM3D-DEB of ``observed`` (1, C, H, W) = ``physics.A(x)`` + N(0, sigma²), channel by channel."""
     import bm3d
 
     z = _as_hwc(observed)
     height, width = z.shape[:2]
-    v = _transfer_function(physics, height, width)
+    v = physics.transfer_function(height, width).double().cpu().numpy()
     psd = np.full((height, width), sigma**2 * height * width)
     channels = []
     with _numpy_trapz():

@@ -84,8 +84,8 @@ def _sha(path: Path) -> str:
 
 def _method_protocol(method: Method, plan_: Plan, tv_weights: dict[float, float] | None) -> dict:
     if method in (Method.EULER, Method.DNCNN):
-        weights = {f"{s:.6f}": (lambda p: f"{p.stem} sha256:{_sha(p)}")(resolve(method.value, prior_noise_level(s),
-                                                                            nearest=True)) for s in plan_.sigmas}
+        files = {s: resolve(method.value, prior_noise_level(s), nearest=True) for s in plan_.sigmas}
+        weights = {f"{s:.6f}": f"{path.stem} sha256:{_sha(path)}" for s, path in files.items()}
         spec = {"method": method.value, "pipeline": "pnp deblur defaults, circular", "weights": weights}
         return {**spec, "max_iter": DNCNN_ITERATIONS} if method is Method.DNCNN else spec
     if method is Method.TV:

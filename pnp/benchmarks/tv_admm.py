@@ -41,12 +41,11 @@ def _grad_adjoint(p: torch.Tensor) -> torch.Tensor:
 
 
 def _spectra(physics: Blur, height: int, width: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """DFTs of the blur's impulse response and of ``∇ᵀ∇`` on an (height, width) grid."""
+    """DFTs of the blur and of ``∇ᵀ∇`` on an (height, width) grid."""
     impulse = like.new_zeros(1, 1, height, width)
     impulse[..., 0, 0] = 1.0
-    blur = torch.fft.fft2(physics.A(impulse))
     laplacian = torch.fft.fft2(_grad_adjoint(_grad(impulse))).real
-    return blur, laplacian
+    return physics.transfer_function(height, width).to(like.device), laplacian
 
 
 def tv_deconvolution(physics: Blur, y: torch.Tensor, weight: float, *, max_iter: int = 500, tol: float = 1e-5,

@@ -191,6 +191,17 @@ class Blur(LinearPhysics):
         blurred = self._fft_convolve(padded, _Filter.FORWARD)
         return blurred[..., ph : ph + height, pw : pw + width]
 
+    def transfer_function(self, height: int, width: int) -> torch.Tensor:
+        """The 2-D DFT ``V`` (complex, (height, width)) of the circular blur on that grid, read off
+        its response to a unit impulse at the origin, so that ``A x = F⁻¹(V · F x)`` per channel
+        with the operator's own centring. Circular boundary only (reflect is not diagonalised by F)."""
+        if self.boundary is not Boundary.CIRCULAR:
+            raise ValueError("the transfer function exists for circular blur only (Blur(..., boundary='circular'))")
+        impulse = self.kernel.new_zeros(1, 1, height, width)
+        impulse[..., 0, 0] = 1.0
+        with torch.no_grad():
+            return torch.fft.fft2(self.A(impulse)[0, 0])
+
     def A_adjoint(self, y: torch.Tensor, **kwargs) -> torch.Tensor:
         """Exact adjoint ``A^T y`` (B, C, H, W) -> (B, C, H, W)."""
         self._check_image(y, "y")
