@@ -28,6 +28,7 @@ import torch
 
 from ..denoisers import load, resolve
 from ..metrics import psnr, ssim
+from ..operators import Boundary
 from ..solvers import Stopping
 from ..tasks.deblur import DeblurOptions, deblur, prior_noise_level
 from . import anchors
@@ -71,13 +72,12 @@ def _pnp(family: str, sigmas: Sequence[float], device: torch.device, max_iter: i
     (loaded once per level, here: not inside the inference mode of :func:`score`)."""
     names = {round(s, 6): resolve(family, prior_noise_level(s), nearest=True).stem for s in sigmas}
     models = {name: load(name).to(device).eval() for name in set(names.values())}
+    default = DeblurOptions().stopping
+    stopping = default if max_iter is None else Stopping(max_iter, default.tol)
 
     def solve(problem: Problem) -> Outcome:
         name = names[round(problem.sigma, 6)]
-        options = DeblurOptions(boundary="circular", noise_level=problem.sigma)
-        if max_iter is not None:
-            options = DeblurOptions(boundary="circular", noise_level=problem.sigma,
-                                    stopping=Stopping(max_iter, options.stopping.tol))
+        options = DeblurOptions(boundary=Boundary.CIRCULAR, noise_level=problem.sigma, stopping=stopping)
         restoration = deblur(problem.observed.to(device), problem.physics.kernel, models[name], options)
         result = restoration.result
         return Outcome(restoration.restored, int(result.iterations[0]), bool(result.converged), name)

@@ -343,9 +343,10 @@ def run_speed(settings: Settings) -> Table:
 
 # -- scopes: what each benchmark writes, checked before any work -----------------------------
 def _fixed_scope(settings: Settings, what: str) -> Scope:
-    device = "GPU" if settings.device.type == "cuda" else "CPU"
-    return Scope(f"{what}, {'quick' if settings.quick else 'full'} ({device})" if what == "speed" else
-                 f"{what}, {'quick' if settings.quick else 'full'}", 1)
+    protocol = f"{what}, {'quick' if settings.quick else 'full'}"
+    if what == "speed":  # timings of one device never replace another's
+        protocol += " (GPU)" if settings.device.type == "cuda" else " (CPU)"
+    return Scope(protocol, 1)
 
 
 _FIXED = {"convergence": "convergence", "convergence_calls": "convergence", "stability": "stability",

@@ -28,13 +28,10 @@ def example_input() -> ImageData:
 
 
 def output_path(image: Path | None, out: Path | None, tag: str, *, example_name: str) -> Path:
-    """``-o`` when given, else ``IMAGE_<tag>.<ext>`` next to the input; never the input itself."""
+    """``-o`` when given, else ``IMAGE_<tag>.<ext>`` next to the input. Whether it may be written
+    (not an input, not a folder, ...) is :func:`pnp.cli.outputs.check_outputs`'s to say."""
     if out is None:
         out = Path(example_name) if image is None else image.with_name(f"{image.stem}_{tag}{image.suffix}")
-    if image is not None and out.resolve() == image.resolve():
-        raise ValueError(f"the output path {out} is the input image; pass -o with another file name")
-    if out.is_dir():
-        raise ValueError(f"the output path {out} is a folder; pass -o with a file name such as {out / ('result.png')}")
     return out
 
 
