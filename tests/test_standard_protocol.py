@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -100,20 +101,29 @@ def test_transfer_function_matches_the_blur(smooth_image):
         Blur(kernels.levin(4), boundary="reflect").transfer_function(8, 8)
 
 
+def test_bm3d_deblurring_inverts_the_blur_itself_not_its_symmetrisation(smooth_image):
+    """The spectrum BM3D-DEB divides by is complex: with its real part only, an asymmetric motion blur
+    is inverted as its symmetrised kernel (BM3D-DEB fell to 11-16 dB on levin7/levin8 that way)."""
+    physics = Blur(kernels.levin(8), boundary="circular")
+    v = anchors.blur_spectrum(physics, *smooth_image.shape[-2:])
+    assert v.dtype == numpy.complex128 and numpy.abs(v.imag).max() > 1e-2
+    image = smooth_image[0, 0].double().numpy()
+    blurred = numpy.fft.ifft2(numpy.fft.fft2(image) * v).real
+    assert numpy.allclose(blurred, physics.A(smooth_image)[0, 0].double().numpy(), atol=1e-5)
+
+
 def test_bm3d_methods_improve_on_their_input(smooth_image, generator):
     pytest.importorskip("bm3d")
     from pnp.metrics import psnr
 
     noisy = smooth_image + 0.1 * torch.randn(smooth_image.shape, generator=generator)
     assert psnr(anchors.cbm3d_denoise(noisy, 0.1).clamp(0, 1), smooth_image) > psnr(noisy.clamp(0, 1), smooth_image) + 3
-    physics = Blur(kernels.box(5), boundary="circular")
+    physics = Blur(kernels.levin(8), boundary="circular")
     observed = physics.A(smooth_image) + 0.01 * torch.randn(smooth_image.shape, generator=generator)
-    import numpy
-
     had_trapz = hasattr(numpy, "trapz")
     restored = anchors.bm3d_deblur(physics, observed, 0.01)
     assert restored.shape == smooth_image.shape and hasattr(numpy, "trapz") == had_trapz, "numpy left as it was"
-    assert psnr(restored.clamp(0, 1), smooth_image) > psnr(observed.clamp(0, 1), smooth_image)
+    assert psnr(restored.clamp(0, 1), smooth_image) > psnr(observed.clamp(0, 1), smooth_image) + 1
 
 
 def _digest(folder: Path) -> dict[str, str]:

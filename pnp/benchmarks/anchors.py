@@ -88,13 +88,21 @@ def cbm3d_denoise(noisy: torch.Tensor, sigma: float) -> torch.Tensor:
     return _as_tensor(denoised, noisy)
 
 
+def blur_spectrum(physics: Blur, height: int, width: int) -> np.ndarray:
+    """The blur's complex DFT ``V`` (height, width), complex128, as numpy: ``A x = F⁻¹(V · F x)``.
+
+    Complex on purpose: the real part alone is the DFT of the kernel's symmetrisation, a different blur
+    for every asymmetric (motion) kernel."""
+    return physics.transfer_function(height, width).to(torch.complex128).cpu().numpy()
+
+
 def bm3d_deblur(physics: Blur, observed: torch.Tensor, sigma: float) -> torch.Tensor:
     """BM3D-DEB of ``observed`` (1, C, H, W) = ``physics.A(x)`` + N(0, sigma²), channel by channel."""
     import bm3d
 
     z = _as_hwc(observed)
     height, width = z.shape[:2]
-    v = physics.transfer_function(height, width).double().cpu().numpy()
+    v = blur_spectrum(physics, height, width)
     psd = np.full((height, width), sigma**2 * height * width)
     channels = []
     with _numpy_trapz():
