@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import enum
 from typing import Iterator
 
 import torch
+
+from .choices import Precision
 
 __all__ = ["Precision", "precision", "resolve_device"]
 
@@ -22,20 +23,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name != "cpu":
         raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
     return torch.device("cpu")
-
-
-class Precision(str, enum.Enum):
-    """Arithmetic of the denoiser's convolutions.
-
-    ``fp32``: full float32 (TF32 off). ``tf32``: float32 tensors, TF32 tensor-core matmuls and
-    convolutions (CUDA only; on the CPU it is fp32). ``bf16``: bfloat16 autocast of the
-    convolutions; FFTs, the gradient step and the iterates stay float32. The fixed point moves by
-    the rounding of the denoiser, which ``pnp benchmark speed`` measures (``speed_precision.md``).
-    """
-
-    FP32 = "fp32"
-    TF32 = "tf32"
-    BF16 = "bf16"
 
 
 @contextlib.contextmanager

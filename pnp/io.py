@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "ImageData",
@@ -61,12 +61,16 @@ class ImageData:
     """An image file's content: colour/grey pixels, the alpha channel kept aside, the bit depth.
 
     ``image`` is (1, C, H, W) float32 in [0, 1] with C = 1 (grey) or 3 (RGB); ``alpha`` is
-    (1, 1, H, W) or None; ``bit_depth`` is 8 or 16 (what :func:`write_image` should write back).
+    (1, 1, H, W) or None; ``bit_depth`` is 8, 16 or 32 (float; what :func:`write_image` should write
+    back). ``notes`` say in words what reading changed that writing will not undo (an EXIF rotation
+    applied, a palette expanded, frames after the first left out, float values clipped); the CLI
+    prints them.
     """
 
     image: torch.Tensor
     alpha: torch.Tensor | None = None
     bit_depth: int = 8
+    notes: tuple[str, ...] = ()
 
 
 def _png_bit_depth(path: Path) -> int:
@@ -84,38 +88,50 @@ def _read_png16(path: Path) -> np.ndarray:
     return array[..., 0] if planes == 1 else array
 
 
-def _read_array(path: Path) -> np.ndarray:
-    """Pixels as (H, W) or (H, W, C) with C in {2, 3, 4}; uint8, uint16 or float."""
+def _read_array(path: Path) -> tuple[np.ndarray, list[str]]:
+    """Pixels as (H, W) or (H, W, C) with C in {2, 3, 4}; uint8, uint16 or float; and notes on what changed."""
     suffix = path.suffix.lower()
     if suffix == ".png" and _png_bit_depth(path) == 16:
-        return _read_png16(path)
+        return _read_png16(path), []
     if suffix in {".tif", ".tiff"}:
         import tifffile
 
         try:
-            return np.asarray(tifffile.imread(path))
+            return np.asarray(tifffile.imread(path)), []
         except Exception:  # not a TIFF tifffile can read: let Pillow try
             pass
+    notes = []
     with Image.open(path) as image:
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            notes.append(f"{path.name} has {frames} frames; only the first is read and written")
         image.load()
+        orientation = image.getexif().get(0x0112, 1)
+        if orientation not in (1, None):
+            image = ImageOps.exif_transpose(image)
+            notes.append(f"EXIF orientation {orientation} applied: the result is stored upright, without the tag")
         if image.mode == "P":
             image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+            notes.append(f"palette image: processed and written as {image.mode}")
         elif image.mode in {"1", "CMYK", "YCbCr", "LAB", "HSV"}:
+            notes.append(f"{image.mode} image: processed and written as {'grey' if image.mode == '1' else 'RGB'}")
             image = image.convert("L" if image.mode == "1" else "RGB")
         elif image.mode in {"I", "I;16", "I;16B", "I;16L"}:
-            return np.asarray(image).astype(np.uint16)
-        return np.asarray(image)
+            return np.asarray(image).astype(np.uint16), notes
+        return np.asarray(image), notes
 
 
 def read_image(path: str | Path) -> ImageData:
-    """Read PNG/JPEG/TIFF/... (8- or 16-bit; grey, grey+alpha, RGB, RGBA) into :class:`ImageData`."""
+    """Read PNG/JPEG/TIFF/... (8- or 16-bit or float; grey, grey+alpha, RGB, RGBA) into :class:`ImageData`.
+
+    Float pixels are clipped to [0, 1] (the scale every solver assumes), with a note when any lay outside."""
     path = Path(path)
     if path.is_dir():
         raise ImageError(f"{path} is a folder; give an image file")
     if not path.is_file():
         raise ImageError(f"image not found: {path}")
     try:
-        array = _read_array(path)
+        array, notes = _read_array(path)
     except Image.DecompressionBombError:
         raise ImageError(f"{path} has more pixels than the limit of {2 * (Image.MAX_IMAGE_PIXELS or 0)}; to read "
                          "it anyway, set the environment variable PNP_MAX_PIXELS to a larger pixel count (memory "
@@ -124,14 +140,19 @@ def read_image(path: str | Path) -> ImageData:
         raise ImageError(f"cannot read {path} as an image ({error}); give a PNG, JPEG or TIFF file") from None
     if array.ndim == 3 and array.shape[-1] > 4 or array.ndim not in (2, 3) or array.size == 0:
         raise ImageError(f"{path} has an unsupported pixel layout {array.shape}; give a grey, RGB or RGBA image")
-    bit_depth = 16 if array.dtype == np.uint16 else 8
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ImageError(f"{path} contains NaN or Inf pixels; fix the file")
-    tensor = to_tensor(array if array.dtype.kind != "f" else np.clip(array, 0, 1))
+    bit_depth = {"u": 16 if array.dtype == np.uint16 else 8, "f": 32}.get(array.dtype.kind, 8)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise ImageError(f"{path} contains NaN or Inf pixels; fix the file")
+        low, high = float(array.min()), float(array.max())
+        if low < 0 or high > 1:
+            notes.append(f"float pixels from {low:.4g} to {high:.4g} clipped to [0, 1] (the scale of every solver)")
+        array = np.clip(array, 0, 1)
+    tensor = to_tensor(array)
     alpha = None
     if tensor.shape[1] in (2, 4):
         tensor, alpha = tensor[:, :-1], tensor[:, -1:]
-    return ImageData(tensor.contiguous(), alpha, bit_depth)
+    return ImageData(tensor.contiguous(), alpha, bit_depth, tuple(notes))
 
 
 def load_image(path: str | Path) -> torch.Tensor:
@@ -161,6 +182,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def _to_integer(image: torch.Tensor, bit_depth: int) -> np.ndarray:
+    if bit_depth == 32:  # float pixels, written as float32
+        array = image[0].detach().float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
+        return array[..., 0] if array.shape[2] == 1 else array
     peak = 65535 if bit_depth == 16 else 255
     array = image[0].detach().float().clamp(0, 1).mul(peak).round().cpu().numpy()
     array = array.astype(np.uint16 if bit_depth == 16 else np.uint8).transpose(1, 2, 0)
@@ -172,6 +196,13 @@ def _encode(array: np.ndarray, path: Path, bit_depth: int) -> bytes:
 
     buffer = io.BytesIO()
     suffix = path.suffix.lower()
+    if array.dtype == np.float32 and suffix in {".tif", ".tiff"}:
+        import tifffile
+
+        tifffile.imwrite(buffer, array)
+        return buffer.getvalue()
+    if array.dtype == np.float32:  # formats without float pixels: 16 bits for PNG, 8 otherwise
+        array, bit_depth = np.round(array * 65535).astype(np.uint16), 16
     if bit_depth == 16 and suffix == ".png":
         import png
 
@@ -199,7 +230,8 @@ def _encode(array: np.ndarray, path: Path, bit_depth: int) -> bytes:
 def write_image(path: str | Path, image: torch.Tensor, *, bit_depth: int = 8, alpha: torch.Tensor | None = None) -> None:
     """Write (1, C, H, W) in [0, 1] (plus an optional (1, 1, H, W) alpha) atomically.
 
-    ``bit_depth`` 16 is honoured for PNG and TIFF; other formats are written with 8 bits.
+    ``bit_depth`` 16 is honoured for PNG and TIFF, 32 (float32 pixels) for TIFF (PNG gets 16 bits);
+    other formats are written with 8 bits.
     """
     path = Path(path)
     if image.ndim == 3:

@@ -88,6 +88,15 @@ def test_denoise_grey_image_with_colour_model(tmp_path, tiny_model):
     assert Image.open(tmp_path / "g_denoised.png").mode == "L"
 
 
+def test_a_palette_image_is_restored_as_rgb_and_the_command_says_so(tmp_path, tiny_model):
+    rgb = (np.random.default_rng(0).random((30, 26, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).convert("P").save(tmp_path / "p.png")
+    result = _run("denoise", tmp_path / "p.png", "--model", tiny_model)
+    assert result.exit_code == 0, result.output
+    assert "note: palette image: processed and written as RGB" in result.output
+    assert Image.open(tmp_path / "p_denoised.png").mode == "RGB"
+
+
 def test_certify_and_models(tmp_path, tiny_model):
     result = _run("certify", tiny_model, "--json", tmp_path / "c.json")
     assert result.exit_code == 0, result.output

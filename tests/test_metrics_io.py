@@ -108,3 +108,59 @@ def test_ssim_by_strips_equals_the_whole_map(generator, monkeypatch):
     expected = structural_similarity(x[1].numpy(), reference[1].numpy(), channel_axis=0, data_range=1.0,
                                      gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
     assert abs(float(ssim(x, reference)[1]) - expected) < 1e-5
+
+
+def test_exif_orientation_is_applied_on_reading_and_said(tmp_path):
+    """A camera JPEG stored sideways with orientation 6 is read upright, so the written result shows
+    as the input does (it has no tag to rotate it)."""
+    from PIL import Image
+
+    from pnp.io import read_image, write_image
+
+    stored = np.zeros((10, 16, 3), dtype=np.uint8)
+    stored[:, :4] = 255  # a bright band on the stored left edge
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display rotated 90 degrees clockwise
+    Image.fromarray(stored).save(tmp_path / "sideways.jpg", exif=exif, quality=100)
+    data = read_image(tmp_path / "sideways.jpg")
+    assert data.image.shape == (1, 3, 16, 10), "read as displayed: portrait"
+    assert float(data.image[0, :, :4].mean()) > 0.9 and float(data.image[0, :, -4:].mean()) < 0.1, "band on top"
+    assert any("EXIF orientation 6" in note for note in data.notes)
+    write_image(tmp_path / "out.jpg", data.image)
+    with Image.open(tmp_path / "out.jpg") as written:
+        assert written.size == (10, 16) and written.getexif().get(0x0112, 1) == 1
+
+
+def test_what_reading_changes_is_said(tmp_path):
+    from PIL import Image
+
+    from pnp.io import read_image
+
+    rgb = (np.random.default_rng(0).random((9, 7, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).convert("P").save(tmp_path / "p.png")
+    assert read_image(tmp_path / "p.png").notes == ("palette image: processed and written as RGB",)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "c.jpg")
+    assert read_image(tmp_path / "c.jpg").notes == ("CMYK image: processed and written as RGB",)
+    frames = [Image.fromarray(np.full((9, 7, 3), v, dtype=np.uint8)) for v in (10, 200, 90)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    assert "has 3 frames; only the first" in read_image(tmp_path / "a.gif").notes[0]
+    Image.fromarray(rgb).save(tmp_path / "plain.png")
+    assert read_image(tmp_path / "plain.png").notes == ()
+
+
+def test_float_tiff_round_trips_as_float_and_clipping_is_said(tmp_path):
+    import tifffile
+
+    from pnp.io import read_image, write_image
+
+    values = np.random.default_rng(1).random((6, 5, 3)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "f.tif", values)
+    data = read_image(tmp_path / "f.tif")
+    assert data.bit_depth == 32 and data.notes == ()
+    write_image(tmp_path / "g.tif", data.image, bit_depth=data.bit_depth)
+    written = tifffile.imread(tmp_path / "g.tif")
+    assert written.dtype == np.float32 and np.array_equal(written, values), "float pixels kept exactly"
+    write_image(tmp_path / "g.png", data.image, bit_depth=data.bit_depth)
+    assert read_image(tmp_path / "g.png").bit_depth == 16, "PNG has no float pixels: 16 bits"
+    tifffile.imwrite(tmp_path / "h.tif", values * 1.5 - 0.25)
+    assert "clipped to [0, 1]" in read_image(tmp_path / "h.tif").notes[0]

@@ -31,7 +31,7 @@ def test_protocol_kernels_images_and_levels():
     r = torch.arange(25, dtype=torch.float64) - 12
     assert gauss.shape == (25, 25) and float((gauss.double().sum(0) * r**2).sum()) == pytest.approx(1.6**2, rel=1e-3)
     assert len(protocol.CBSD68_IDS) == 68 and set(protocol.CBSD10_IDS) <= protocol.CBSD68_IDS
-    assert protocol.ImageSet.CBSD10.stems[:2] == ["3096", "12084"] and len(protocol.ImageSet.CBSD68.stems) == 68
+    assert protocol.image_stems(protocol.ImageSet.CBSD10)[:2] == ["3096", "12084"] and len(protocol.image_stems("cbsd68")) == 68
     with pytest.raises(ValueError, match="levin9"):
         protocol.protocol_kernel("levin9")
 

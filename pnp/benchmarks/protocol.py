@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import enum
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,11 @@ from typing import Iterator, Sequence
 
 import torch
 
+from ..choices import ImageSet
 from ..operators import Blur, Boundary, kernels
 from .images import load_crop
 
-__all__ = ["CBSD10_IDS", "CBSD68_IDS", "ImageSet", "KERNEL_NAMES", "NOISE_LEVELS", "Problem", "image_files",
+__all__ = ["CBSD10_IDS", "CBSD68_IDS", "ImageSet", "KERNEL_NAMES", "NOISE_LEVELS", "Problem", "image_files", "image_stems",
            "noise_seed", "problems", "protocol_kernel"]
 
 CBSD10_IDS = ("3096", "12084", "14037", "16077", "19021", "21077", "24077", "33039", "101085", "101087")
@@ -44,15 +44,9 @@ KERNEL_NAMES = tuple(f"levin{i}" for i in range(1, 9)) + ("box9", "gaussian25")
 NOISE_LEVELS = (2.55 / 255, 7.65 / 255)
 
 
-class ImageSet(str, enum.Enum):
-    """Which test images: CBSD10 (the CPU default) or all of CBSD68."""
-
-    CBSD10 = "cbsd10"
-    CBSD68 = "cbsd68"
-
-    @property
-    def stems(self) -> list[str]:
-        return list(CBSD10_IDS) if self is ImageSet.CBSD10 else sorted(CBSD68_IDS, key=int)
+def image_stems(image_set: ImageSet) -> list[str]:
+    """The file stems of an image set, CBSD10 in GS-PnP's order, CBSD68 by number."""
+    return list(CBSD10_IDS) if ImageSet(image_set) is ImageSet.CBSD10 else sorted(CBSD68_IDS, key=int)
 
 
 def protocol_kernel(name: str) -> torch.Tensor:
@@ -69,11 +63,11 @@ def protocol_kernel(name: str) -> torch.Tensor:
 def image_files(val_files: Sequence[Path], image_set: ImageSet) -> list[Path]:
     """The files of ``image_set`` among BSDS500's ``val`` files, in the set's order."""
     by_stem = {Path(path).stem: Path(path) for path in val_files}
-    missing = [stem for stem in image_set.stems if stem not in by_stem]
+    missing = [stem for stem in image_stems(image_set) if stem not in by_stem]
     if missing:
         raise ValueError(f"BSDS500 val lacks {len(missing)} {image_set.value.upper()} image(s) "
                          f"({', '.join(missing[:3])}...); pass --data with a complete BSDS500")
-    return [by_stem[stem] for stem in image_set.stems]
+    return [by_stem[stem] for stem in image_stems(image_set)]
 
 
 def noise_seed(image: str, kernel: str, sigma: float) -> int:

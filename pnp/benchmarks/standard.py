@@ -19,13 +19,13 @@ The tables are rendered from every log present.
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 
+from ..choices import Method
 from ..denoisers import load, resolve
 from ..metrics import psnr, ssim
 from ..operators import Boundary
@@ -37,20 +37,6 @@ from .tuning import grid_search
 from .tv_admm import tv_deconvolution
 
 __all__ = ["Method", "Outcome", "Solve", "build_solver", "score"]
-
-
-class Method(str, enum.Enum):
-    """The methods of the deblurring table."""
-
-    EULER = "euler"
-    DNCNN = "dncnn"
-    TV = "tv"
-    BM3D = "bm3d"
-
-    @property
-    def label(self) -> str:
-        return {Method.EULER: "PnP-Euler (pnp deblur default)", Method.DNCNN: "PnP-DnCNN (same pipeline, capped)",
-                Method.TV: "TV (ADMM, weight tuned on train)", Method.BM3D: "BM3D deblurring (BM3D-DEB)"}[self]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from typing import Callable, TypeVar
 
 import typer
@@ -32,13 +33,27 @@ def reports_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():  # restores the warning display afterwards
+                warnings.showwarning = _one_line_for_ours(warnings.showwarning)
+                return command(*args, **kwargs)
         except (ValueError, OSError) as error:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _one_line_for_ours(show: Callable) -> Callable:
+    """A ``warnings.showwarning`` that prints the package's own warnings as ``warning: ...``."""
+
+    def display(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.split(".")[0] == "pnp":
+            typer.echo(f"warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return display
 
 
 @app.callback()

@@ -10,9 +10,7 @@ from typing import Optional
 
 import typer
 
-from ..device import resolve_device
-from ..benchmarks.protocol import ImageSet
-from ..benchmarks.standard import Method
+from ..choices import ImageSet, Method
 from .app import app, reports_errors
 
 RESULTS, QUICK_RESULTS = Path("benchmarks/results"), Path("out/benchmarks-quick")
@@ -66,6 +64,7 @@ def benchmark_command(
     Example: pnp benchmark all --quick --out /tmp/bench
     """
     from ..benchmarks import suite
+    from ..device import resolve_device
 
     count, image_set = _images(images, name)
     out = out if out is not None else (QUICK_RESULTS if quick else RESULTS)

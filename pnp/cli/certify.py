@@ -9,7 +9,6 @@ from typing import Optional
 
 import typer
 
-from ..io import atomic_write_bytes
 from .app import app, reports_errors
 
 
@@ -27,6 +26,7 @@ def certify_command(
     Example: pnp certify euler --json certificate.json
     """
     from ..denoisers import TV, certify, load
+    from ..io import atomic_write_bytes
 
     if not (math.isfinite(sigma) and 0 < sigma < 1):
         raise ValueError(f"--sigma must lie in (0, 1) (images are on a [0, 1] scale), got {sigma}")

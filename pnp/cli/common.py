@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import typer
 
-from ..demo import builtin_image
-from ..io import ImageData, read_image
+if TYPE_CHECKING:
+    import torch
+
+    from ..io import ImageData
 
 __all__ = ["example_input", "load_model", "output_path", "read_input"]
 
 
 def read_input(image: Path | None, example: bool) -> tuple[ImageData, str]:
-    """The input image and a name for it: a file, or the built-in example with ``--example``."""
+    """The input image and a name for it: a file, or the built-in example with ``--example``.
+
+    What reading changed (an EXIF rotation, a palette expanded, ...) is printed as ``note: ...`` lines."""
     if example:
         if image is not None:
             raise ValueError("give either an IMAGE or --example, not both")
         return example_input(), "astronaut (built-in example)"
     if image is None:
         raise ValueError("no input image: give IMAGE, or --example to run on a built-in image")
-    return read_image(image), str(image)
+    from ..io import read_image
+
+    data = read_image(image)
+    for note in data.notes:
+        typer.echo(f"note: {note}", err=True)
+    return data, str(image)
 
 
 def example_input() -> ImageData:
+    from ..demo import builtin_image
+    from ..io import ImageData
+
     return ImageData(builtin_image("astronaut"), None, 8)
 
 

@@ -5,19 +5,14 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
-import torch
 import typer
 
-from ..device import Precision, resolve_device
-from ..io import atomic_write_bytes, write_image
-from ..operators import Boundary, kernels
-from ..solvers import ProgressBar, Stopping
-from ..tasks import DeblurOptions, Start, deblur, simulate_blur
-from ..tasks.deblur import prior_noise_level
-from ..tasks.report import result_record, write_convergence_plot, write_image_figure, write_json
+if TYPE_CHECKING:
+    import torch
+
+from ..choices import Boundary, Precision, Start
 from .app import app, reports_errors
 from .common import load_model, output_path, read_input
 from .outputs import Output, check_outputs
@@ -56,6 +51,14 @@ def deblur_command(
 
     Example: pnp deblur --example --kernel motion --report out/
     """
+    from ..device import resolve_device
+    from ..io import write_image
+    from ..operators import kernels
+    from ..solvers import ProgressBar, Stopping
+    from ..tasks import DeblurOptions, deblur, simulate_blur
+    from ..tasks.deblur import prior_noise_level
+    from ..tasks.report import result_record, write_json
+
     data, input_name = read_input(image, example)
     simulate = simulate or example
     target = output_path(image, out, "deblurred", example_name="example_deblurred.png")
@@ -149,7 +152,10 @@ def _summary(restoration, metrics: dict, target: Path) -> str:
 
 
 def _save_kernel(kernel: torch.Tensor, stem: Path) -> None:
+    import numpy as np
     from PIL import Image
+
+    from ..io import atomic_write_bytes
 
     array = kernel.detach().cpu().numpy()
     buffer = io.BytesIO()
@@ -161,6 +167,8 @@ def _save_kernel(kernel: torch.Tensor, stem: Path) -> None:
 
 
 def _write_report(folder: Path, restoration, simulate: bool, sharp: torch.Tensor, record: dict) -> None:
+    from ..tasks.report import write_convergence_plot, write_image_figure, write_json
+
     panels = {"sharp": sharp.cpu()} if simulate else {}
     panels.update({"blurred input": restoration.observed.cpu(), "restored": restoration.restored.cpu()})
     write_image_figure(panels, restoration.kernel, folder / "figure.png")

@@ -8,10 +8,6 @@ from typing import Optional
 
 import typer
 
-from ..device import resolve_device
-from ..io import write_image
-from ..tasks import denoise, simulate_noise
-from ..tasks.report import write_image_figure, write_json
 from .app import app, reports_errors
 from .common import load_model, output_path, read_input
 from .outputs import Output, check_outputs
@@ -35,6 +31,11 @@ def denoise_command(
 
     Example: pnp denoise photo.png --sigma 0.1 --model euler
     """
+    from ..device import resolve_device
+    from ..io import write_image
+    from ..tasks import denoise, simulate_noise
+    from ..tasks.report import write_image_figure, write_json
+
     if not (math.isfinite(sigma) and 0 < sigma < 1):
         raise ValueError(f"--sigma must lie in (0, 1): images are on a [0, 1] scale (25.5/255 = 0.1), got {sigma}")
     data, input_name = read_input(image, example)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from ..io import atomic_write_bytes
-from ..toy import QUICK_OPTIONS, ToyConfig, run_toy
 from .app import app, reports_errors
 
 
@@ -20,8 +18,8 @@ def toy(
     noise_level: float = typer.Option(0.25, "--noise-level", help="Standard deviation of the noise on y."),
     quick: bool = typer.Option(
         False, "--quick",
-        help=f"Reduced run (as in the tests): at most {QUICK_OPTIONS['iterations']} iterations, "
-        f"{QUICK_OPTIONS['test_size']} test pairs, coarser solver settings.",
+        help="Reduced run (as in the tests; pnp.toy.QUICK_OPTIONS): fewer iterations and test pairs, "
+        "coarser solver settings.",
     ),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write the PNG figures."),
     out: Path = typer.Option(Path("pnp-toy"), "--out", "-o", help="Folder for table.md, table.csv, results.json, *.png."),
@@ -31,6 +29,9 @@ def toy(
 
     Example: pnp toy --train-size 100 --out pnp-toy
     """
+    from ..io import atomic_write_bytes
+    from ..toy import QUICK_OPTIONS, ToyConfig, run_toy
+
     options = {"train_size": train_size, "iterations": iterations, "seed": seed, "noise_level": noise_level}
     if quick:
         options.update({**QUICK_OPTIONS, "iterations": min(iterations, QUICK_OPTIONS["iterations"])})

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from ..training import ModelConfig, NoiseRange, Splits, TrainConfig, export_best, find_bsds500, quick, train
+if TYPE_CHECKING:
+    from ..training import Splits
+
 from .app import app, reports_errors
 
 
@@ -46,6 +48,8 @@ def train_command(
     A run killed at any moment continues with --resume (same options); --export writes model.pt from
     its best checkpoint so far.
     """
+    from ..training import ModelConfig, NoiseRange, TrainConfig, export_best, quick, train
+
     if export:
         summary = export_best(out)
         typer.echo(f"exported the best checkpoint (step {summary.best_step}, validation PSNR "
@@ -72,6 +76,8 @@ def train_command(
 
 
 def _splits(data: Path | None, train_dir: Path | None, val_dir: Path | None) -> Splits:
+    from ..training import Splits, find_bsds500
+
     if train_dir is not None or val_dir is not None:
         if train_dir is None or val_dir is None or data is not None:
             raise ValueError("give either --data BSDS500_ROOT, or both --train-dir and --val-dir")

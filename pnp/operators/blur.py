@@ -30,6 +30,7 @@ from deepinv.physics import LinearPhysics
 from deepinv.physics.noise import NoiseModel, ZeroNoise
 from scipy.fft import next_fast_len
 
+from ..choices import Boundary
 from .kernels import validate
 
 __all__ = ["Blur", "Boundary"]
@@ -43,13 +44,6 @@ class _Filter(enum.Enum):
     FORWARD = "forward"
     ADJOINT = "adjoint"
     NORMAL = "normal"
-
-
-class Boundary(str, enum.Enum):
-    """How the image is extended beyond its border before convolving."""
-
-    CIRCULAR = "circular"
-    REFLECT = "reflect"
 
 
 def _kernel_spectrum(kernel: torch.Tensor, height: int, width: int) -> torch.Tensor:

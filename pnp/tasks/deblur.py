@@ -11,13 +11,13 @@ starts at ``y`` instead.
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass, field
 
 import torch
 from deepinv.physics import LinearPhysics
 
+from ..choices import Start
 from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
 from ..device import Precision, precision
 from ..metrics import before_after
@@ -38,13 +38,6 @@ def prior_noise_level(noise_level: float) -> float:
     level was best for both.
     """
     return max(float(noise_level), 1e-3)
-
-
-class Start(str, enum.Enum):
-    """Where PnP starts: a Tikhonov deconvolution of ``y`` (default) or ``y`` itself."""
-
-    TIKHONOV = "tikhonov"
-    OBSERVED = "observed"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ flip and 90-degree rotation (the 8 symmetries of the square), and the loop adds 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["DataError", "ImageBank", "PatchSampler", "Splits", "find_bsds500", "image_files"]
+__all__ = ["DataError", "DataWarning", "ImageBank", "PatchSampler", "Splits", "find_bsds500", "image_files"]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 
@@ -39,6 +40,10 @@ EXPECTED_LAYOUT = (
 
 class DataError(ValueError):
     """The training data cannot be found or read; the message names the expected layout."""
+
+
+class DataWarning(UserWarning):
+    """Some training or validation images could not be read and were left out (named in the message)."""
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -84,7 +89,7 @@ def _decode(path: Path, channels: int) -> torch.Tensor:
         with Image.open(path) as image:
             mode = "L" if channels == 1 else "RGB"
             array = np.asarray(image.convert(mode), dtype=np.uint8)
-    except OSError as error:
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise DataError(f"cannot read training image {path}: {error}") from error
     tensor = torch.from_numpy(array.copy())
     return tensor[None] if channels == 1 else tensor.permute(2, 0, 1).contiguous()
@@ -98,9 +103,21 @@ class ImageBank:
             raise ValueError(f"channels must be 1 or 3, got {channels}")
         if not files:
             raise DataError("no images to load")
-        self.files = tuple(files)
         self.channels = channels
-        self.images = [_decode(Path(f), channels) for f in self.files]
+        decoded, self.skipped = [], []
+        for file in files:
+            try:
+                decoded.append((Path(file), _decode(Path(file), channels)))
+            except DataError as error:
+                self.skipped.append((Path(file), str(error)))
+        if not decoded:
+            raise DataError(f"none of the {len(files)} images could be read; first: {self.skipped[0][1]}")
+        if self.skipped:
+            names = ", ".join(path.name for path, _ in self.skipped[:5]) + (" ..." if len(self.skipped) > 5 else "")
+            warnings.warn(f"left out {len(self.skipped)} unreadable image(s) of {len(files)}: {names} "
+                          f"({self.skipped[0][1]})", DataWarning, stacklevel=2)
+        self.files = tuple(path for path, _ in decoded)
+        self.images = [image for _, image in decoded]
 
     def __len__(self) -> int:
         return len(self.images)

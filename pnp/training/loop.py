@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from ..io import atomic_write_bytes
 from ..metrics import psnr
-from .checkpoint import CheckpointError, load_training_state, save_training_state
+from .checkpoint import CheckpointError, RunClaim, load_training_state, save_training_state
 from .config import TrainConfig
 from .data import ImageBank, PatchSampler, Splits
 from .distributed import Processes, setup, teardown
@@ -86,11 +86,12 @@ class _Run:
         self.training_data = {"train_images": None, "val_images": config.val_images}
         if splits is not None:
             channels = config.model.in_channels
-            self.sampler = PatchSampler(ImageBank(splits.train, channels=channels), patch=config.patch,
-                                        seed=config.seed, rank=processes.rank)
+            train_bank = ImageBank(splits.train, channels=channels)
+            self.sampler = PatchSampler(train_bank, patch=config.patch, seed=config.seed, rank=processes.rank)
             if processes.is_main:
                 self.val_bank = ImageBank(splits.val[: config.val_images], channels=channels)
-            self.training_data = {"train_images": len(splits.train), "val_images": len(splits.val[: config.val_images])}
+            val_count = len(self.val_bank) if self.val_bank is not None else len(splits.val[: config.val_images])
+            self.training_data = {"train_images": len(train_bank), "val_images": val_count}
 
     def _warm_start(self, init: str) -> None:
         """Start from the weights of a shipped name or checkpoint (``pnp train --init``); the
@@ -193,16 +194,21 @@ def train(
     if max_seconds is not None and not max_seconds > 0:
         raise ValueError(f"the time budget must be positive, got {max_seconds} s")
     processes = setup(config.device)
+    claim = RunClaim(out)
     try:
-        run = _Run(config, splits, out, processes)
-        if resume:
-            run.restore(load_training_state(out / "last.pt"))
-        elif (out / "last.pt").exists():
-            raise CheckpointError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
         if max_seconds is not None and processes.distributed:
             raise ValueError("a time budget (--max-minutes) works with one process; drop it under torchrun")
+        if processes.is_main:
+            claim.acquire()  # before anything is read or written: a second run into `out` stops here
+            if not resume and (out / "last.pt").exists():
+                raise CheckpointError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+            state = load_training_state(out / "last.pt") if resume else None
+        run = _Run(config, splits, out, processes)
+        if resume:
+            run.restore(state if processes.is_main else load_training_state(out / "last.pt"))
         return _loop(run, on_step, progress, max_seconds)
     finally:
+        claim.release()
         teardown(processes)
 
 
@@ -235,7 +241,7 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool, max_seconds: floa
             elapsed = time.perf_counter() - interval_start
             if processes.is_main:  # log first: a resumed run drops log lines past its checkpoint
                 log.write(run, losses, len(losses) * config.batch_size * processes.world_size / elapsed)
-                save_training_state(run.state(), run.out / "last.pt")
+                save_training_state(run.state(), run.out / "last.pt", keep_previous=True)
             processes.barrier()
             losses, interval_start = [], time.perf_counter()
         if on_step is not None:

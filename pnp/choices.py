@@ -1,0 +1,62 @@
+"""The vocabularies users choose from, as string enums with no heavy imports.
+
+Each enum is defined once here and re-exported where it belongs (``pnp.operators.Boundary``,
+``pnp.device.Precision``, ``pnp.tasks.Start``, ``pnp.benchmarks.protocol.ImageSet``,
+``pnp.benchmarks.standard.Method``), so the command line can list the choices in ``--help``
+without loading torch.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["Boundary", "ImageSet", "Method", "Precision", "Start"]
+
+
+class Boundary(str, enum.Enum):
+    """How the image is extended beyond its border before convolving."""
+
+    CIRCULAR = "circular"
+    REFLECT = "reflect"
+
+
+class Precision(str, enum.Enum):
+    """Arithmetic of the denoiser's convolutions.
+
+    ``fp32``: full float32 (TF32 off). ``tf32``: float32 tensors, TF32 tensor-core matmuls and
+    convolutions (CUDA only; on the CPU it is fp32). ``bf16``: bfloat16 autocast of the
+    convolutions; FFTs, the gradient step and the iterates stay float32. The fixed point moves by
+    the rounding of the denoiser, which ``pnp benchmark speed`` measures (``speed_precision.md``).
+    """
+
+    FP32 = "fp32"
+    TF32 = "tf32"
+    BF16 = "bf16"
+
+
+class Start(str, enum.Enum):
+    """Where PnP starts: a Tikhonov deconvolution of ``y`` (default) or ``y`` itself."""
+
+    TIKHONOV = "tikhonov"
+    OBSERVED = "observed"
+
+
+class ImageSet(str, enum.Enum):
+    """Which test images of the deblurring protocol: CBSD10 (the CPU default) or all of CBSD68."""
+
+    CBSD10 = "cbsd10"
+    CBSD68 = "cbsd68"
+
+
+class Method(str, enum.Enum):
+    """The methods of the deblurring table."""
+
+    EULER = "euler"
+    DNCNN = "dncnn"
+    TV = "tv"
+    BM3D = "bm3d"
+
+    @property
+    def label(self) -> str:
+        return {Method.EULER: "PnP-Euler (pnp deblur default)", Method.DNCNN: "PnP-DnCNN (same pipeline, capped)",
+                Method.TV: "TV (ADMM, weight tuned on train)", Method.BM3D: "BM3D deblurring (BM3D-DEB)"}[self]
