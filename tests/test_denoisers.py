@@ -115,3 +115,34 @@ def test_works_inside_deepinv_pnp(name, generator):
     with torch.no_grad():
         out = algorithm(y, physics)
     assert out.shape == y.shape and torch.isfinite(out).all()
+
+
+def test_deblurring_with_tv_warm_starts_its_inner_solver_and_lands_on_the_same_restoration(smooth_image, monkeypatch):
+    """`pnp deblur --model tv` took minutes: each of its prox calls restarted Chambolle-Pock from scratch."""
+    from deepinv.models import TVDenoiser
+
+    from pnp.operators import kernels
+    from pnp.tasks import DeblurOptions, deblur, simulate_blur
+
+    steps = {"count": 0}
+    original = TVDenoiser.prox_tau_fx
+
+    def counted(self, *args, **kwargs):
+        steps["count"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TVDenoiser, "prox_tau_fx", counted)
+    kernel = kernels.box(5)
+    observed = simulate_blur(smooth_image, kernel, boundary="reflect", noise_level=0.01, seed=0)
+    tv = TV(weight=0.01)
+    results = {}
+    for name, prior in (("warm", tv), ("cold", tv)):
+        if name == "cold":
+            monkeypatch.setattr(TV, "warm_started", lambda self: self)
+        steps["count"] = 0
+        results[name] = (deblur(observed, kernel, prior, DeblurOptions(noise_level=0.01)).restored, steps["count"])
+    (warm, warm_steps), (cold, cold_steps) = results["warm"], results["cold"]
+    assert warm_steps * 3 < cold_steps, (warm_steps, cold_steps)
+    rms = float((warm - cold).square().mean().sqrt())
+    assert rms < 0.005, f"the two inexact proxes disagree by {rms:.4f} RMS"
+    assert tv._warm is None, "the caller's TV stays one fixed map"
