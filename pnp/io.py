@@ -101,11 +101,12 @@ def _read_array(path: Path) -> tuple[np.ndarray, list[str]]:
         except Exception:  # not a TIFF tifffile can read: let Pillow try
             pass
     notes = []
-    with Image.open(path) as image:
-        frames = getattr(image, "n_frames", 1)
+    with Image.open(path) as opened:
+        frames = getattr(opened, "n_frames", 1)
         if frames > 1:
             notes.append(f"{path.name} has {frames} frames; only the first is read and written")
-        image.load()
+        opened.load()
+        image: Image.Image = opened
         orientation = image.getexif().get(0x0112, 1)
         if orientation not in (1, None):
             image = ImageOps.exif_transpose(image)

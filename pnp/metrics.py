@@ -37,8 +37,8 @@ def _gaussian_filter_valid(v: torch.Tensor) -> torch.Tensor:
     ``conv2d`` on single-channel maps.
     """
     r = torch.arange(_WINDOW, dtype=v.dtype, device=v.device) - (_WINDOW - 1) / 2
-    taps = torch.exp(-(r**2) / (2 * _WINDOW_SIGMA**2))
-    taps = (taps / taps.sum()).tolist()
+    gaussian = torch.exp(-(r**2) / (2 * _WINDOW_SIGMA**2))
+    taps: list[float] = (gaussian / gaussian.sum()).tolist()
     for dim in (-1, -2):
         n = v.shape[dim] - _WINDOW + 1
         out = v.narrow(dim, 0, n) * taps[0]

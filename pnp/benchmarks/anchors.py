@@ -62,7 +62,7 @@ def _numpy_trapz() -> Iterator[None]:
         yield
     finally:
         if missing:
-            del np.trapz
+            delattr(np, "trapz")
 
 
 def _as_hwc(image: torch.Tensor) -> np.ndarray:

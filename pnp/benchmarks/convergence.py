@@ -79,7 +79,7 @@ def calls_to_tolerance(
     table = Table("Denoiser calls to tolerance (same problem, same fixed point)",
                   ["variant", *columns, "relative_distance_to_fixed_point", "psnr"])
     for name, run in variants.items():
-        row = {}
+        row: dict[str, object] = {}
         for tol, column in zip(tolerances, columns):
             result = run(tol)
             calls = result.history.columns().get("evaluations")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Callable, TypeVar
 from dataclasses import dataclass
 
 import torch
@@ -35,7 +36,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(function, device: torch.device) -> tuple[object, float]:
+T = TypeVar("T")
+
+
+def _timed(function: Callable[[], T], device: torch.device) -> tuple[T, float]:
     _sync(device)
     start = time.perf_counter()
     value = function()

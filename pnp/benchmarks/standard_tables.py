@@ -95,7 +95,9 @@ def _image_table(logs: dict[str, list[dict]], where: str, sigmas: list[float]) -
             means = {label: mean(by_kernel.values()) for label, by_kernel in scores.items() if by_kernel}
             gaps = {}
             for label, by_kernel in scores.items():
-                common = set(by_kernel) & set(scores.get(reference, {})) if reference and label != reference else set()
+                if reference is None or label == reference:
+                    continue
+                common = set(by_kernel) & set(scores.get(reference, {}))
                 if common:  # over the kernels both methods have done
                     gaps[f"{label} - BM3D"] = mean(by_kernel[k] - scores[reference][k] for k in common)
             table.add(sigma=sigma, image=image, **means, **gaps)

@@ -184,7 +184,8 @@ def run_denoising(settings: Settings) -> Table:
     record = _previous_denoising_record(settings)
     previous = list(record["rows"]) if record else []
     scope = _denoising_scope(settings, previous)
-    tv, models = TV(max_iter=200 if settings.quick else 1000).to(settings.device), {}
+    tv = TV(max_iter=200 if settings.quick else 1000).to(settings.device)
+    models: dict[str, torch.nn.Module] = {}
     methods = {sigma: _denoising_methods(settings, sigma, tv, models) for sigma in sigmas}
     if Method.BM3D in (settings.methods or (Method.BM3D,)) and not anchors.available() and settings.progress:
         settings.progress(anchors.INSTALL_HINT)

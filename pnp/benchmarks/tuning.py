@@ -24,7 +24,8 @@ def grid_search(evaluate: Callable[[float], float], grid: Iterable[float], *, ra
 
     for value in grid:
         tried(value)
-    for _ in range(max_extensions if ratio else 0):
+    for _ in range(max_extensions if ratio is not None else 0):
+        assert ratio is not None
         best = max(scores, key=scores.__getitem__)
         if best == min(scores):
             tried(best / ratio)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -32,10 +33,9 @@ def toy(
     from ..io import atomic_write_bytes
     from ..toy import QUICK_OPTIONS, ToyConfig, run_toy
 
-    options = {"train_size": train_size, "iterations": iterations, "seed": seed, "noise_level": noise_level}
+    config = ToyConfig(train_size=train_size, iterations=iterations, seed=seed, noise_level=noise_level)
     if quick:
-        options.update({**QUICK_OPTIONS, "iterations": min(iterations, QUICK_OPTIONS["iterations"])})
-    config = ToyConfig(**options)
+        config = replace(config, **{**QUICK_OPTIONS, "iterations": min(iterations, int(QUICK_OPTIONS["iterations"]))})
     results = run_toy(config, progress=lambda message: typer.echo(message, err=True))
     table = results.to_markdown()
     atomic_write_bytes(out / "table.md", table.encode())

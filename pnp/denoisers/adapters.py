@@ -95,9 +95,12 @@ def receptive_radius(denoiser: torch.nn.Module) -> int:
     inner = getattr(denoiser, "denoiser", None)
     if inner is not None and inner is not denoiser:
         return receptive_radius(inner)
-    if hasattr(denoiser, "substep_counts"):  # each F evaluation applies a 3x3 W and its transpose
+    from .baselines import DnCNN
+    from .euler import EulerDenoiser
+
+    if isinstance(denoiser, EulerDenoiser):  # each F evaluation applies a 3x3 W and its transpose
         evaluations = {"euler": 1, "heun": 2, "rk4": 4}[denoiser.flow.integrator.value]
         return 2 * evaluations * sum(denoiser.substep_counts())
-    if hasattr(denoiser, "depth"):
+    if isinstance(denoiser, DnCNN):
         return int(denoiser.depth)
     raise ValueError(f"cannot tell the receptive field of {type(denoiser).__name__}; pass overlap=")

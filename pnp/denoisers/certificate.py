@@ -239,7 +239,8 @@ def empirical_checks(
     jacobian = None
     if jacobian_iterations > 0:
         jacobian = jacobian_norm(denoiser, clean + noise(sigma), jacobian_iterations, sigma=sigma)
-    return EmpiricalChecks(pairs, lipschitz, ratio, jacobian, clean.shape[0], tuple(clean.shape[-2:]), sigma)
+    height, width = clean.shape[-2:]
+    return EmpiricalChecks(pairs, lipschitz, ratio, jacobian, clean.shape[0], (height, width), sigma)
 
 
 def repeated_application(

@@ -16,6 +16,7 @@ its ``sigma`` argument, which exists for the deepinv ``Denoiser`` interface.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from deepinv.models import Denoiser
@@ -72,6 +73,11 @@ class EulerDenoiser(Denoiser):
         self.strength = strength
 
     @property
+    def euler_blocks(self) -> list[EulerBlock]:
+        """The blocks, typed (``self.blocks`` is the ``nn.ModuleList`` that registers them)."""
+        return [cast(EulerBlock, block) for block in self.blocks]
+
+    @property
     def strength(self) -> float:
         """theta in (0, 1]: ``D_theta = (1 - theta) I + theta D``."""
         return self._strength
@@ -107,7 +113,7 @@ class EulerDenoiser(Denoiser):
         if x.shape[0] == 0:
             return x.clone()
         z = self.lift(x)
-        for block in self.blocks:
+        for block in self.euler_blocks:
             z = block(z)
         out = z[:, : self.in_channels].contiguous()
         if self.strength < 1:
@@ -117,25 +123,26 @@ class EulerDenoiser(Denoiser):
     # -- schedules and certificate -------------------------------------------------------
     def freeze(self) -> list[BlockSchedule]:
         """Fix every block's sub-step count and size from the rigorous norm bound (for export)."""
-        return [block.freeze() for block in self.blocks]
+        return [block.freeze() for block in self.euler_blocks]
 
     def adopt_stored(self) -> list[BlockSchedule]:
         """Validate the stored schedules against fresh rigorous bounds (raises ``ScheduleError``)."""
-        return [block.adopt_stored() for block in self.blocks]
+        return [block.adopt_stored() for block in self.euler_blocks]
 
     def substep_counts(self) -> list[int]:
         """Sub-steps per block of the eval schedule (a cost measure: F evaluations scale with it)."""
-        return [block.eval_schedule().substeps for block in self.blocks]
+        return [block.eval_schedule().substeps for block in self.euler_blocks]
 
     def averagedness(self) -> Averagedness:
         """The proven averagedness constant of ``D_theta`` with the frozen (rigorous) schedules."""
-        blocks = tuple(block.certificate(i) for i, block in enumerate(self.blocks))
+        blocks = tuple(block.certificate(i) for i, block in enumerate(self.euler_blocks))
         theta = self.strength
         if self.flow.integrator not in (Integrator.EULER, Integrator.HEUN):
             return Averagedness(None, False, (
                 "1-Lipschitz not certified: RK4 steps are not compositions of averaged maps and no "
                 "contractivity condition for them is verified here"), blocks, theta)
-        kappa = sum(block.kappa() for block in self.blocks)
+        kappas = [block.kappa() for block in self.euler_blocks]
+        kappa = sum(k for k in kappas if k is not None)  # Euler and Heun blocks all state one
         alpha = theta * kappa / (1 + kappa)
         one_minus = (1 + (1 - theta) * kappa) / (1 + kappa)
         reason = (f"every {self.flow.integrator.value} sub-step has h*||W||^2 <= 2(1-{self.flow.margin}) "

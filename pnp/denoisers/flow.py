@@ -214,6 +214,15 @@ class EulerBlock(nn.Module):
     estimate of ``||W||``), and the frozen schedule ``norm_upper`` / ``substeps`` / ``step``.
     """
 
+    weight: nn.Parameter
+    bias: nn.Parameter
+    log_step: nn.Parameter
+    power_vector: torch.Tensor
+    norm_estimate: torch.Tensor
+    norm_upper: torch.Tensor
+    substeps: torch.Tensor
+    step: torch.Tensor
+
     def __init__(self, channels: int, config: FlowConfig = FlowConfig()) -> None:
         super().__init__()
         if not isinstance(channels, int) or channels < 1:
@@ -221,6 +230,7 @@ class EulerBlock(nn.Module):
         self.channels, self.config = channels, config
         conv = nn.Conv2d(channels, channels, 3, padding=1)  # PyTorch's default initialisation
         self.weight = nn.Parameter(conv.weight.detach().clone())
+        assert conv.bias is not None
         self.bias = nn.Parameter(conv.bias.detach().clone())
         if config.step_rule is StepRule.LEARNED_STEP:
             self.log_step = nn.Parameter(torch.tensor(math.log(config.init_step)))
@@ -236,7 +246,8 @@ class EulerBlock(nn.Module):
 
     # -- schedules -------------------------------------------------------------------------
     def _tensors(self) -> list[torch.Tensor]:
-        return [self.weight, self.bias] + ([self.log_step] if hasattr(self, "log_step") else [])
+        tensors: list[torch.Tensor] = [self.weight, self.bias]
+        return tensors + ([self.log_step] if hasattr(self, "log_step") else [])
 
     def _key(self) -> tuple:
         """Cheap change detector: version counters (bumped by in-place updates) and storage."""

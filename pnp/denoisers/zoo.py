@@ -181,7 +181,7 @@ def _read(path: Path) -> tuple[dict, dict]:
 
 
 def _build(path: Path, meta: dict) -> Denoiser:
-    cls = ARCHITECTURES.get(meta.get("architecture"))
+    cls = ARCHITECTURES.get(str(meta.get("architecture")))
     if cls is None:
         raise CheckpointError(f"{path}: unknown architecture {meta.get('architecture')!r}; known: {sorted(ARCHITECTURES)}")
     try:

@@ -70,8 +70,8 @@ def check_adjoint(
         rhs = torch.vdot(x.flatten(), adjoint_y.flatten())
         scale = norm * torch.linalg.vector_norm(x) * torch.linalg.vector_norm(y)
         inner_errors.append(float(torch.abs(lhs - rhs) / scale))
-        _, vjp = torch.func.vjp(physics.A, x)
-        (autograd_y,) = vjp(y)
+        vjp = torch.func.vjp(physics.A, x)[1]
+        autograd_y = vjp(y)[0]
         difference = torch.linalg.vector_norm(adjoint_y - autograd_y)
         autograd_errors.append(float(difference / (norm * torch.linalg.vector_norm(y))))
     return AdjointCheck(max(inner_errors), max(autograd_errors), norm, tolerance)

@@ -87,7 +87,7 @@ class Anderson:
         return max(1, min(self.memory, self.max_bytes // (2 * x.numel() * x.element_size())))
 
     def _propose(self, state: AndersonState, x: torch.Tensor, t_x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        if state.last_x is not None:
+        if state.last_x is not None and state.last_g is not None:
             # the oldest differences go before the new ones are made: never m + 1 stored at once
             drop = max(len(state.dx) + 1 - self.slots(x), 0)
             del state.dx[:drop], state.dg[:drop]
@@ -126,7 +126,8 @@ class Anderson:
         if state.fallback is not None and not residual <= self.decrease * state.reference:
             state.rejected += 1
             x, state.fallback = state.fallback, None
-            state.dx.clear(), state.dg.clear()
+            state.dx.clear()
+            state.dg.clear()
             state.last_x = state.last_g = None
             del g  # the rejected residual is not needed while T is applied again
             t_x = apply_map(x)

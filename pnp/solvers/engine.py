@@ -76,7 +76,9 @@ def _advance(
         base, t_base, proposal, spent = accelerator.step(
             image, x[row], mapped[row], lambda v, single=single: step(v[None], single)[0]
         )
-        bases.append(base), images.append(t_base), proposals.append(proposal)
+        bases.append(base)
+        images.append(t_base)
+        proposals.append(proposal)
         extra[row] = spent
     return _batch(bases), _batch(images), _batch(proposals), extra
 

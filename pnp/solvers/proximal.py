@@ -143,7 +143,8 @@ def _proximal_gradient(
     check_measurements(y)
     data = LeastSquares(physics, y)
     start = data.initial_point(x0)
-    tau = resolve_step(physics, start, step, force=force, **({"limit": 1.0, "closed": True} if accelerated else {}))
+    tau = (resolve_step(physics, start, step, force=force, limit=1.0, closed=True) if accelerated
+           else resolve_step(physics, start, step, force=force))
     extrapolated = start.detach().clone()
     momentum = torch.ones(start.shape[0], dtype=start.dtype, device=start.device)
 
@@ -159,6 +160,7 @@ def _proximal_gradient(
         return x_next
 
     def objective(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        assert prior is not None
         return data.value(x, index) + prior(x)
 
     return run_fixed_point(

@@ -85,9 +85,8 @@ def run_solvers(
     for kind, project in feasible_sets(x_train).items():
         result = projected_gradient(physics, y_test, project=project, stopping=stopping, keep_iterates=True)
         train = projected_gradient(physics, y_train, project=project, stopping=stopping).x
-        parameter = (
-            f"[{project.lower:.3g}, {project.upper:.3g}]^2" if kind == "box" else f"radius={project.radius:.3g}"
-        )
+        parameter = (f"[{project.lower:.3g}, {project.upper:.3g}]^2" if isinstance(project, Box)
+                     else f"radius={project.radius:.3g}")
         runs[f"pgd_{kind}"] = SolverRun(
             f"pgd_{kind}", f"projected GD onto the {kind}", parameter, result, mse(result.x, x_test), mse(train, x_train),
         )

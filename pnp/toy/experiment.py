@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -41,7 +41,7 @@ __all__ = ["QUICK_OPTIONS", "TRAIN_SIZES", "ToyConfig", "run_toy"]
 TRAIN_SIZES = (20, 100, 500)
 """The selectable training-set sizes."""
 
-QUICK_OPTIONS = {"iterations": 1500, "test_size": 500, "lam_grid": (1e-3, 1e1, 5), "solver_iterations": 300}
+QUICK_OPTIONS: dict[str, Any] = {"iterations": 1500, "test_size": 500, "lam_grid": (1e-3, 1e1, 5), "solver_iterations": 300}
 """Overrides of the reduced run (``pnp toy --quick`` and the test-suite): ~15 s on 2 cores."""
 
 _INIT_STREAM, _PAIRS_STREAM = 3, 4

@@ -48,7 +48,7 @@ def _scatter_panel(ax, results: ToyResults, estimate: torch.Tensor, title: str, 
     """Test estimates (dots) linked to their ground truths, with the arc."""
     truth, est = results.data.x_test.numpy(), estimate.detach().numpy()
     shown = slice(0, min(150, truth.shape[0]))
-    links = np.stack((truth[shown], est[shown]), axis=1)
+    links = [np.stack((a, b)) for a, b in zip(truth[shown], est[shown])]
     ax.add_collection(LineCollection(links, colors="0.8", linewidths=0.5, zorder=1))
     ax.scatter(est[:, 0], est[:, 1], s=4, color="tab:red", alpha=0.5, label="estimate", zorder=2)
     curve = _arc_curve(results)
@@ -116,6 +116,8 @@ def figure_lipschitz(results: ToyResults, path: Path) -> Path:
     ax.axhline(1 / min(results.singular_values), color="0.5", ls=":", label="1/σ_min (naive)")
     tikhonov_rows = [r for r in results.rows if r.method == "tikhonov"]
     for colour, row in zip(_COLOURS, tikhonov_rows):
+        if row.lipschitz is None:
+            continue
         tau = tau_for_lipschitz(svals, row.lipschitz)
         if tau > 0:
             ax.plot([tau], [row.lipschitz], "o", color=colour, label=f"{row.label.split(', ')[1]} = {row.lipschitz:.3g}")
@@ -168,7 +170,7 @@ def figure_solvers(results: ToyResults, path: Path) -> Path:
         steps = np.arange(1, objective.shape[0] + 1)
         objective_ax.loglog(steps, objective, color=colour, label=run.label)
         residual_ax.semilogy(steps, residual, color=colour, label=run.label)
-        iterates = torch.stack(run.result.iterates)[:, :3].numpy()
+        iterates = torch.stack(run.result.iterates or [])[:, :3].numpy()
         for index in range(iterates.shape[1]):
             path_ax.plot(iterates[:, index, 0], iterates[:, index, 1], color=colour, lw=1,
                          label=run.label if index == 0 else None)

@@ -26,6 +26,7 @@ bound with the exact norm, and :func:`certificate` reports it.
 from __future__ import annotations
 
 import math
+from typing import cast
 from dataclasses import dataclass
 
 import torch
@@ -42,6 +43,9 @@ class EulerBlock(nn.Module):
         generator: seeds the initial W (entries N(0, 1/width)) and b (N(0, 0.01)).
         delta: safety margin of the step rule, ``h ||W||^2 <= 2 (1 - delta)``.
     """
+
+    weight: nn.Parameter
+    power_vector: torch.Tensor
 
     def __init__(self, width: int, *, generator: torch.Generator, delta: float = 0.01) -> None:
         super().__init__()
@@ -114,6 +118,11 @@ class InvNet(nn.Module):
         self.scale = nn.Parameter(torch.ones((), dtype=torch.float64))
         self.clamp_scale()
 
+    @property
+    def euler_blocks(self) -> list[EulerBlock]:
+        """The blocks, typed (``self.blocks`` is the ``nn.ModuleList`` that registers them)."""
+        return [cast(EulerBlock, block) for block in self.blocks]
+
     @torch.no_grad()
     def clamp_scale(self) -> None:
         """Project ``c`` onto ``[-L, L]`` (called after every optimiser step)."""
@@ -123,7 +132,7 @@ class InvNet(nn.Module):
         if y.ndim != 2 or y.shape[1] != self.dim:
             raise ValueError(f"y must have shape (B, {self.dim}), got {tuple(y.shape)}")
         x = nn.functional.pad(y.to(self.scale.dtype), (0, self.width - self.dim))
-        for block in self.blocks:
+        for block in self.euler_blocks:
             x = block(x)
         return self.scale.clamp(-self.lipschitz, self.lipschitz) * x[:, : self.dim]
 
@@ -152,7 +161,7 @@ def certificate(model: InvNet) -> Certificate:
         scale = float(model.scale.clamp(-model.lipschitz, model.lipschitz))
     return Certificate(
         lipschitz=model.lipschitz, scale=scale,
-        step_times_sqnorms=tuple(block.step_times_sqnorm() for block in model.blocks),
+        step_times_sqnorms=tuple(block.step_times_sqnorm() for block in model.euler_blocks),
     )
 
 

@@ -106,12 +106,19 @@ class _Run:
                 f"--init {init}: its architecture ({source.metadata.get('config')}) differs from this run's "
                 f"({self.config.model}); give the same --model/--channels/--blocks as its model card") from None
 
+    @property
+    def patches(self) -> PatchSampler:
+        """The patch sampler (a run built without data, for export, has none)."""
+        if self.sampler is None:
+            raise RuntimeError("this run was built without training data (export only)")
+        return self.sampler
+
     # -- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
         return {
             "config": self.config.to_dict(), "step": self.step, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "sampler": self.sampler.state_dict(), "noise": self.noise.get_state(),
+            "sampler": self.patches.state_dict(), "noise": self.noise.get_state(),
             "torch_rng": torch.get_rng_state(), "best_psnr": self.best_psnr, "best_step": self.best_step,
             "last_psnr": self.last_psnr, "training_data": self.training_data,
         }
@@ -125,7 +132,7 @@ class _Run:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.sampler.load_state_dict(state["sampler"])
+        self.patches.load_state_dict(state["sampler"])
         self.noise.set_state(state["noise"])
         torch.set_rng_state(state["torch_rng"])
         self.step, self.best_psnr, self.best_step = state["step"], state["best_psnr"], state["best_step"]
@@ -133,7 +140,7 @@ class _Run:
 
     # -- one step -------------------------------------------------------------------------
     def noisy_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        clean = self.sampler(self.config.batch_size)
+        clean = self.patches(self.config.batch_size)
         low, high = self.config.noise.low, self.config.noise.high
         sigma = torch.full((clean.shape[0], 1, 1, 1), low)
         if high is not None:
@@ -205,7 +212,7 @@ def train(
             state = load_training_state(out / "last.pt") if resume else None
         run = _Run(config, splits, out, processes)
         if resume:
-            run.restore(state if processes.is_main else load_training_state(out / "last.pt"))
+            run.restore(state if processes.is_main and state is not None else load_training_state(out / "last.pt"))
         return _loop(run, on_step, progress, max_seconds)
     finally:
         claim.release()
@@ -231,6 +238,7 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool, max_seconds: floa
         run.step += 1
         final = run.step == config.steps or time.perf_counter() > deadline
         if processes.is_main and (run.step % config.val_every == 0 or final):
+            assert run.val_bank is not None, "the main process validates"
             run.last_psnr = validate(run.model, run.val_bank, config.noise.nominal, processes.device)
             if run.last_psnr > run.best_psnr:
                 run.best_psnr, run.best_step = run.last_psnr, run.step
@@ -239,7 +247,7 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool, max_seconds: floa
         bar.update(1)
         if run.step % config.checkpoint_every == 0 or final:
             elapsed = time.perf_counter() - interval_start
-            if processes.is_main:  # log first: a resumed run drops log lines past its checkpoint
+            if log is not None:  # the main process; log first: a resumed run drops log lines past its checkpoint
                 log.write(run, losses, len(losses) * config.batch_size * processes.world_size / elapsed)
                 save_training_state(run.state(), run.out / "last.pt", keep_previous=True)
             processes.barrier()

@@ -39,7 +39,11 @@ class EulerFamily:
         return EulerDenoiser(in_channels=config.in_channels, channels=config.channels, blocks=config.blocks, flow=flow)
 
     def diagnostics(self, model: torch.nn.Module) -> dict:
-        estimates = [float(block.norm_estimate) for block in model.blocks]
+        from ..denoisers import EulerDenoiser
+
+        if not isinstance(model, EulerDenoiser):
+            raise TypeError(f"expected an EulerDenoiser, got {type(model).__name__}")
+        estimates = [float(block.norm_estimate) for block in model.euler_blocks]
         return {"max_norm_estimate": max(estimates), "mean_norm_estimate": sum(estimates) / len(estimates)}
 
 
