@@ -201,3 +201,16 @@ def test_denoising_adds_a_method_to_a_finished_table(tmp_path):
     assert all(second[key] == row for key, row in first.items()), "earlier rows kept as they were"
     summary = {r["method"] for r in json.loads((tmp_path / "denoising.json").read_text())["rows"]}
     assert summary == {"noisy input", "TV (tuned weight)", "Euler"}
+
+
+def test_each_level_counts_its_runs_against_its_own_share():
+    from pnp.benchmarks.standard_tables import standard_tables
+
+    def row(kernel, sigma):
+        return {"image": "3096", "kernel": kernel, "sigma": sigma, "psnr": 30.0, "ssim": 0.8, "iterations": 10,
+                "converged": True, "seconds": 1.0, "weights": "w", "input_psnr": 20.0, "input_ssim": 0.5}
+
+    logs = {"Euler": [row("levin1", 0.01), row("levin2", 0.01), row("levin1", 0.03)]}
+    tables = standard_tables(logs, where="test", kernels=["levin1", "levin2"], sigmas=[0.01, 0.03], expected_runs=4)
+    runs = {(r["sigma"], r["method"]): r["runs"] for r in tables.summary.rows}
+    assert runs[(0.01, "Euler")] == "2/2" and runs[(0.03, "Euler")] == "1/2"

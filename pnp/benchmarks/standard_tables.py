@@ -36,8 +36,10 @@ def _group(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
 
 def standard_tables(logs: dict[str, list[dict]], *, where: str, kernels: list[str], sigmas: list[float],
                     expected_runs: int) -> StandardTables:
-    """``logs`` maps a method label to its finished runs (rows of :func:`pnp.benchmarks.standard.score`)."""
+    """``logs`` maps a method label to its finished runs (rows of :func:`pnp.benchmarks.standard.score`);
+    ``expected_runs`` counts every (image, kernel, level), so each level's rows count against its share."""
     sigmas = [round(s, 6) for s in sigmas]
+    per_level = expected_runs // max(len(sigmas), 1)
     summary = Table(f"Deblurring, standard protocol: {where}",
                     ["sigma", "method", "psnr", "ssim", "iterations", "converged", "seconds", "runs", "psnr_common",
                      "common_runs"])
@@ -57,7 +59,7 @@ def standard_tables(logs: dict[str, list[dict]], *, where: str, kernels: list[st
         common = set.intersection(*keys) if keys else set()
         if baseline:
             summary.add(sigma=sigma, method=INPUT, psnr=mean(r["input_psnr"] for r in baseline),
-                        ssim=mean(r["input_ssim"] for r in baseline), runs=f"{len(baseline)}/{expected_runs}",
+                        ssim=mean(r["input_ssim"] for r in baseline), runs=f"{len(baseline)}/{per_level}",
                         psnr_common=_mean_or_none([inputs[(*k, sigma)]["input_psnr"] for k in common]),
                         common_runs=len(common))
         for label, rows in logs.items():
@@ -67,12 +69,12 @@ def standard_tables(logs: dict[str, list[dict]], *, where: str, kernels: list[st
             summary.add(sigma=sigma, method=label, psnr=mean(r["psnr"] for r in chosen),
                         ssim=mean(r["ssim"] for r in chosen), iterations=mean(r["iterations"] for r in chosen),
                         converged=mean(float(r["converged"]) for r in chosen),
-                        seconds=mean(r["seconds"] for r in chosen), runs=f"{len(chosen)}/{expected_runs}",
+                        seconds=mean(r["seconds"] for r in chosen), runs=f"{len(chosen)}/{per_level}",
                         psnr_common=_mean_or_none([r["psnr"] for r in chosen if (r["image"], r["kernel"]) in common]),
                         common_runs=len(common))
             per_kernel = {k: mean(r["psnr"] for r in group) for (k,), group in _group(chosen, "kernel").items()}
             by_kernel.add(sigma=sigma, method=label, **per_kernel, mean=mean(r["psnr"] for r in chosen),
-                          runs=f"{len(chosen)}/{expected_runs}")
+                          runs=f"{len(chosen)}/{per_level}")
     return StandardTables(summary, by_kernel, _image_table(logs, where, sigmas), runs)
 
 
