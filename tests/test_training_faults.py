@@ -100,3 +100,9 @@ def test_a_damaged_checkpoint_says_so_and_points_at_the_previous_one(tmp_path, d
     last.write_bytes(b"")
     with pytest.raises(CheckpointError, match="start a new run in another --out"):
         train(_config(), _splits(data_root), out, resume=True, progress=False)
+
+
+def test_one_checkpoint_error_for_models_and_training_runs():
+    from pnp.denoisers import CheckpointError as ModelCheckpointError
+
+    assert CheckpointError is ModelCheckpointError

@@ -42,7 +42,8 @@ BUILTIN = {"tv": TV}
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded or saved; the message names the file and the problem."""
+    """A checkpoint (a shipped or saved model, or a training run's state) that cannot be read, saved or
+    used; the message names the file, the problem and what to do. One class for both kinds of file."""
 
 
 def _architecture(model: Denoiser) -> str:

@@ -23,13 +23,10 @@ from typing import IO
 
 import torch
 
+from ..denoisers.zoo import CheckpointError
 from ..io import atomic_write_bytes
 
 __all__ = ["CheckpointError", "RunClaim", "load_training_state", "previous_checkpoint", "save_training_state"]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not match the run; the message says what to do."""
 
 
 def previous_checkpoint(path: Path) -> Path:
