@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import strict_json
 from ..io import atomic_write_bytes
 from .tables import Provenance
 
@@ -65,7 +66,7 @@ class RunLog:
     def write(self) -> None:
         record = {"provenance": self.provenance.to_dict(), "protocol": self.protocol, "columns": self.columns,
                   "rows": self.rows}
-        atomic_write_bytes(self.path, (json.dumps(record, indent=1) + "\n").encode())
+        atomic_write_bytes(self.path, (strict_json.dumps(record, indent=1) + "\n").encode())
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self.columns, extrasaction="ignore")
         writer.writeheader()

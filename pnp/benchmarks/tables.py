@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from .. import strict_json
 from ..io import atomic_write_bytes
 
 __all__ = ["Provenance", "Scope", "Table", "check_replaceable", "machine_description"]
@@ -136,5 +137,5 @@ class Table:
                   "notes": self.notes}
         if scope is not None:
             record["scope"] = {"protocol": scope.protocol, "size": scope.size}
-        atomic_write_bytes(folder / f"{name}.json", (json.dumps(record, indent=2) + "\n").encode())
+        atomic_write_bytes(folder / f"{name}.json", (strict_json.dumps(record, indent=2) + "\n").encode())
         return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")[0 if markdown else 1:]]

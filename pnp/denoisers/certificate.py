@@ -18,13 +18,13 @@ The result is a :class:`Certificate` dataclass with a readable ``str`` and ``to_
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
+from .. import strict_json
 from ..metrics import psnr
 from .averaged import Averagedness, BlockCertificate
 
@@ -99,7 +99,7 @@ class Certificate:
         return out
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(_finite(self.to_dict()), indent=indent, allow_nan=False, default=_json_default)
+        return strict_json.dumps(self.to_dict(), indent=indent)
 
     def __str__(self) -> str:
         lines = [f"Certificate for {self.denoiser}"]
@@ -120,23 +120,6 @@ class Certificate:
         lines += _empirical_lines(self.empirical, self.repeated)
         lines.append(f"  passed: {self.passed}")
         return "\n".join(lines)
-
-
-def _finite(value):
-    """Replace NaN/Inf by None, recursively (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _json_default(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _empirical_lines(e: EmpiricalChecks | None, r: RepeatedApplication | None) -> list[str]:

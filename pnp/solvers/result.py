@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from .. import strict_json
 
 __all__ = ["History", "IterationRecord", "Result", "StopReason"]
 
@@ -103,19 +103,11 @@ class History:
     def to_dict(self) -> dict[str, list]:
         """JSON-ready columns (NaN becomes null)."""
         return {
-            key: [_json_value(v) for v in array.tolist()] for key, array in self.columns().items()
+            key: strict_json.finite(array.tolist()) for key, array in self.columns().items()
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-
-def _json_value(value):
-    if isinstance(value, list):
-        return [_json_value(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return strict_json.dumps(self.to_dict())
 
 
 @dataclass

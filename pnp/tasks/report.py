@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .. import strict_json
 from ..io import atomic_write_bytes
 from ..plotting import pyplot, save_figure
 from ..solvers import Result
@@ -74,4 +74,4 @@ def _evaluations(result: Result) -> int:
 
 
 def write_json(record: dict, path: Path) -> None:
-    atomic_write_bytes(path, (json.dumps(record, indent=2) + "\n").encode())
+    atomic_write_bytes(path, (strict_json.dumps(record, indent=2) + "\n").encode())
