@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Boundary", "ImageSet", "Method", "Precision", "Start"]
+__all__ = ["Boundary", "ImageSet", "Method", "Precision", "PriorBorder", "Start"]
 
 
 class Boundary(str, enum.Enum):
@@ -18,6 +18,15 @@ class Boundary(str, enum.Enum):
 
     CIRCULAR = "circular"
     REFLECT = "reflect"
+
+
+class PriorBorder(str, enum.Enum):
+    """What the prior sees beyond the image border: its networks' zero padding (fast), or the image's
+    mirror image through circular convolutions (:class:`pnp.denoisers.adapters.MirrorEmbedded`: no
+    border bias, same certificate, 4x the pixels per denoiser call)."""
+
+    ZEROS = "zeros"
+    MIRROR = "mirror"
 
 
 class Precision(str, enum.Enum):

@@ -73,6 +73,17 @@ def test_deblur_photo_keeps_bit_depth_and_alpha(photo, tiny_model):
     assert not photo.with_name("photo_deblurred_kernel.npy").exists(), "a shipped kernel is not saved again"
 
 
+def test_deblur_with_the_mirror_border_records_it_and_refuses_tv(photo, tiny_model, tmp_path):
+    result = _run("deblur", photo, "--kernel", "levin1", "--model", tiny_model, "--iters", "3",
+                  "--prior-border", "mirror", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["prior_border"] == "mirror"
+    result = _run("deblur", photo, "--kernel", "levin1", "--model", "tv", "--prior-border", "mirror",
+                  "-o", tmp_path / "tv.png")
+    _assert_one_line_error(result, "convolutional priors")
+    assert not (tmp_path / "tv.png").exists()
+
+
 def test_denoise_example_improves_psnr(tmp_path):
     record = tmp_path / "d.json"
     result = _run("denoise", "--example", "--model", "tv", "--sigma", "0.1", "-o", tmp_path / "d.png", "--json", record)

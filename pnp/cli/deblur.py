@@ -12,7 +12,7 @@ import typer
 if TYPE_CHECKING:
     import torch
 
-from ..choices import Boundary, Precision, Start
+from ..choices import Boundary, Precision, PriorBorder, Start
 from .app import app, reports_errors
 from .common import load_model, output_path, read_input
 from .outputs import Output, check_outputs
@@ -43,6 +43,7 @@ def deblur_command(
     force: bool = typer.Option(False, help="Run even with a step outside the convergent range."),
     accelerate: bool = typer.Option(True, help="Safeguarded Anderson acceleration (same fixed point, fewer calls)."),
     start: Start = typer.Option(Start.TIKHONOV, help="Initial point: a Tikhonov deconvolution of the input, or the input."),
+    prior_border: PriorBorder = typer.Option(PriorBorder.ZEROS, help="What the prior sees past the image border: its zero padding, or the mirror image (no border bias or banding at the edges; same certificate; about 4x slower)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output image (default IMAGE_deblurred.EXT)."),
     report: Optional[Path] = typer.Option(None, help="Folder for figure.png, convergence.png and result.json."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
@@ -71,7 +72,7 @@ def deblur_command(
     noise_level, noise_source = _noise_level(noise_level, simulate, data.image)
     options = DeblurOptions(boundary=boundary, noise_level=noise_level, strength=strength, step=step,
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
-                            accelerate=accelerate, start=start, precision=precision)
+                            accelerate=accelerate, start=start, precision=precision, prior_border=prior_border)
     where = resolve_device(device)
     denoiser = load_model(model, where, prior_noise_level(noise_level))
     sharp = data.image.to(where)
@@ -88,7 +89,7 @@ def deblur_command(
         "kernel": {"spec": kernel, "size": list(blur_kernel.shape),
                    **({"seed": seed, "kernel_size": kernel_size} if kernel.strip().lower() == "motion" else {})},
         "model": model, "weights": _weights_name(denoiser), "strength": strength,
-        "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "device": str(where), "precision": precision.value, **result_record(restoration.result),
+        "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "prior_border": prior_border.value, "device": str(where), "precision": precision.value, **result_record(restoration.result),
         "seconds": restoration.seconds, **metrics,
     }
     if json_path is not None:

@@ -6,16 +6,27 @@
   ``T`` is α-averaged with the same α.
 - :class:`Relaxed` is ``D_θ = (1−θ) I + θ D`` for θ in (0, 1]: if ``D`` is α-averaged, ``D_θ`` is
   θα-averaged. Any denoiser (DnCNN, TV, ...) gets the strength knob this way.
+- :class:`MirrorEmbedded` denoises the image's 2×2 mirror tiling ``M x`` (seamless and periodic)
+  with the network's convolutions made circular, and averages the four quadrants back:
+  ``T(x) = ¼ Mᵀ D∘(M x)``. With ``Q = ½ M`` (``QᵀQ = I``, an isometry) and ``S(u) = ½ D∘(2u)``
+  (scaling conjugation keeps α-averagedness), ``T = Qᵀ S Q`` is α-averaged with the α of ``D∘``,
+  which is the α of ``D``: the DFT bound on ``‖W‖`` bounds circular convolutions exactly as it bounds
+  zero-padded ones. It removes the network's zero-padding bias at the image border, at 4× the pixels.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
+from typing import Iterator
 
 import torch
 from deepinv.models import Denoiser
 
-__all__ = ["ColourOnGrey", "Relaxed", "Tiled", "receptive_radius"]
+from .averaged import Averagedness
+
+__all__ = ["ColourOnGrey", "MirrorEmbedded", "Relaxed", "Tiled", "receptive_radius"]
 
 
 class ColourOnGrey(Denoiser):
@@ -31,6 +42,65 @@ class ColourOnGrey(Denoiser):
         if x.shape[1] != 1:
             return self.denoiser(x, sigma)
         return self.denoiser(x.expand(-1, 3, -1, -1).contiguous(), sigma).mean(dim=1, keepdim=True)
+
+
+def _convolutions(network: torch.nn.Module) -> tuple[list, list[torch.nn.Conv2d]]:
+    """The Euler blocks and zero-padded ``nn.Conv2d`` layers of ``network``; refuses a network with none."""
+    from .flow import EulerBlock
+
+    blocks = [m for m in network.modules() if isinstance(m, EulerBlock)]
+    convs = [m for m in network.modules() if isinstance(m, torch.nn.Conv2d) and m.padding_mode == "zeros"]
+    if not blocks and not convs:
+        raise ValueError(f"{type(network).__name__} has no convolutions to make circular: the mirror border "
+                         "applies to convolutional priors (euler, dncnn, or their checkpoints)")
+    return blocks, convs
+
+
+@contextlib.contextmanager
+def _periodic(network: torch.nn.Module) -> Iterator[None]:
+    """Make every convolution of ``network`` circular for the duration (Euler blocks and ``nn.Conv2d``)."""
+    blocks, convs = _convolutions(network)
+    try:
+        for block in blocks:
+            block.periodic = True
+        for conv in convs:
+            conv.padding_mode = "circular"
+        yield
+    finally:
+        for block in blocks:
+            block.periodic = False
+        for conv in convs:
+            conv.padding_mode = "zeros"
+
+
+class MirrorEmbedded(Denoiser):
+    """``T(x) = ¼ Mᵀ D∘(M x)``: ``D`` with circular convolutions on the 2×2 mirror tiling of ``x``
+    (module docstring), so the image border is seen as the inside of a seamless image. Same α as ``D``."""
+
+    def __init__(self, denoiser: torch.nn.Module) -> None:
+        super().__init__()
+        _convolutions(denoiser)
+        self.denoiser = denoiser
+
+    def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"x must have shape (B, C, H, W), got {tuple(x.shape)}")
+        height, width = x.shape[-2:]
+        row = torch.cat([x, x.flip(-1)], dim=-1)
+        tiling = torch.cat([row, row.flip(-2)], dim=-2)
+        with _periodic(self.denoiser):
+            out = self.denoiser(tiling, sigma)
+        top, bottom = out[..., :height, :], out[..., height:, :].flip(-2)
+        folded = top + bottom
+        return (folded[..., :width] + folded[..., width:].flip(-1)) / 4
+
+    def averagedness(self) -> Averagedness:
+        """The inner denoiser's statement: the embedding keeps α (module docstring)."""
+        from .certificate import statement
+
+        inner = statement(self.denoiser)
+        return dataclasses.replace(
+            inner, reason=inner.reason + "; mirror embedding (an isometry and a scaling conjugation) keeps alpha")
 
 
 class Relaxed(Denoiser):

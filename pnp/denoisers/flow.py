@@ -243,6 +243,7 @@ class EulerBlock(nn.Module):
         self._activation = _activation(config)
         self._frozen: tuple | None = None  # (key, BlockSchedule, weight snapshot) of the eval schedule
         self._tight = False  # whether norm_upper is the tight bound (not just a passed check)
+        self.periodic = False  # circular instead of zero-padded convolutions (see MirrorEmbedded)
 
     # -- schedules -------------------------------------------------------------------------
     def _tensors(self) -> list[torch.Tensor]:
@@ -340,7 +341,8 @@ class EulerBlock(nn.Module):
     # -- forward ---------------------------------------------------------------------------
     def vector_field(self, z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """``F(z) = -W^T s(W z + b)``, (B, C, H, W) -> (B, C, H, W)."""
-        return -conv_adjoint(self._activation(conv_apply(z, weight, bias)), weight)
+        u = self._activation(conv_apply(z, weight, bias, periodic=self.periodic))
+        return -conv_adjoint(u, weight, periodic=self.periodic)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if self.training:
@@ -362,9 +364,9 @@ class EulerBlock(nn.Module):
         z = z.clone()
         slope = self.config.negative_slope
         for _ in range(n):
-            u = conv_apply(z, weight, bias)
+            u = conv_apply(z, weight, bias, periodic=self.periodic)
             u = torch.relu_(u) if self.config.activation is Activation.RELU else F.leaky_relu_(u, slope)
-            z.add_(conv_adjoint(u, weight), alpha=-h)
+            z.add_(conv_adjoint(u, weight, periodic=self.periodic), alpha=-h)
         return z
 
     # -- certificate ---------------------------------------------------------------------

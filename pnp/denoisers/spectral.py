@@ -65,14 +65,31 @@ def _check_weight(weight: torch.Tensor) -> int:
     return weight.shape[-1] // 2
 
 
-def conv_apply(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``W x (+ b)``: (B, C_in, H, W) -> (B, C_out, H, W), zero padding, same size."""
-    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2)
+def conv_apply(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
+               periodic: bool = False) -> torch.Tensor:
+    """``W x (+ b)``: (B, C_in, H, W) -> (B, C_out, H, W), same size; zero padding, or the periodic
+    extension with ``periodic`` (a circular convolution, whose norm the symbol bounds exactly too)."""
+    r = weight.shape[-1] // 2
+    if periodic:
+        return F.conv2d(F.pad(x, (r, r, r, r), mode="circular"), weight, bias)
+    return F.conv2d(x, weight, bias, padding=r)
 
 
-def conv_adjoint(y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def conv_adjoint(y: torch.Tensor, weight: torch.Tensor, *, periodic: bool = False) -> torch.Tensor:
     """``W^T y``: (B, C_out, H, W) -> (B, C_in, H, W), the exact adjoint of :func:`conv_apply`."""
-    return F.conv_transpose2d(y, weight, padding=weight.shape[-1] // 2)
+    r = weight.shape[-1] // 2
+    if not periodic:
+        return F.conv_transpose2d(y, weight, padding=r)
+    full = F.conv_transpose2d(y, weight)  # (H + 2r, W + 2r): fold the outer strips back around
+    if r == 0:
+        return full
+    columns = full[..., :, r:-r].clone()
+    columns[..., :, -r:] += full[..., :, :r]
+    columns[..., :, :r] += full[..., :, -r:]
+    folded = columns[..., r:-r, :].clone()
+    folded[..., -r:, :] += columns[..., :r, :]
+    folded[..., :r, :] += columns[..., -r:, :]
+    return folded
 
 
 def _offsets(radius: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:

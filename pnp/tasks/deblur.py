@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import torch
 from deepinv.physics import LinearPhysics
 
-from ..choices import Start
-from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
+from ..choices import PriorBorder, Start
+from ..denoisers.adapters import ColourOnGrey, MirrorEmbedded, Relaxed, Tiled, receptive_radius
 from ..denoisers.baselines import TV
 from ..device import Precision, precision
 from ..metrics import before_after
@@ -50,7 +50,10 @@ class DeblurOptions:
     outside the convergent range ``(0, 2/‖A‖²)``; ``accelerate`` uses safeguarded Anderson
     acceleration (same fixed point, several times fewer denoiser calls); ``start`` the initial
     point (:class:`Start`; it changes the number of iterations, not the fixed point); ``precision``
-    the arithmetic of the denoiser (:class:`pnp.device.Precision`; fp32 by default).
+    the arithmetic of the denoiser (:class:`pnp.device.Precision`; fp32 by default); ``prior_border``
+    what the prior sees past the image border (:class:`pnp.choices.PriorBorder`: ``mirror`` removes
+    the networks' zero-padding bias at the border, which bands the left edge of some reflect-boundary
+    restorations, at 4x the cost of each denoiser call).
     """
 
     boundary: Boundary = Boundary.REFLECT
@@ -62,6 +65,7 @@ class DeblurOptions:
     accelerate: bool = True
     start: Start = Start.TIKHONOV
     precision: Precision = Precision.FP32
+    prior_border: PriorBorder = PriorBorder.ZEROS
 
     def __post_init__(self) -> None:
         if not self.noise_level >= 0:
@@ -143,6 +147,8 @@ def deblur(
     physics = Blur(kernel, boundary=options.boundary).to(observed.device)
     if isinstance(denoiser, TV):  # warm-started inner solves: the same prox, several times faster
         denoiser = denoiser.warm_started()
+    if PriorBorder(options.prior_border) is PriorBorder.MIRROR:
+        denoiser = MirrorEmbedded(denoiser)
     prior = _bounded_memory(ColourOnGrey(denoiser), observed)
     if options.strength != 1.0:
         prior = Relaxed(prior, options.strength)
