@@ -57,9 +57,8 @@ def _convolutions(network: torch.nn.Module) -> tuple[list, list[torch.nn.Conv2d]
 
 
 @contextlib.contextmanager
-def _periodic(network: torch.nn.Module) -> Iterator[None]:
-    """Make every convolution of ``network`` circular for the duration (Euler blocks and ``nn.Conv2d``)."""
-    blocks, convs = _convolutions(network)
+def _periodic(blocks: list, convs: list[torch.nn.Conv2d]) -> Iterator[None]:
+    """Make these Euler blocks and convolutions circular for the duration (see :func:`_convolutions`)."""
     try:
         for block in blocks:
             block.periodic = True
@@ -79,7 +78,7 @@ class MirrorEmbedded(Denoiser):
 
     def __init__(self, denoiser: torch.nn.Module) -> None:
         super().__init__()
-        _convolutions(denoiser)
+        self._layers = _convolutions(denoiser)  # found once; a plain tuple, not registered submodules
         self.denoiser = denoiser
 
     def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
@@ -88,7 +87,7 @@ class MirrorEmbedded(Denoiser):
         height, width = x.shape[-2:]
         row = torch.cat([x, x.flip(-1)], dim=-1)
         tiling = torch.cat([row, row.flip(-2)], dim=-2)
-        with _periodic(self.denoiser):
+        with _periodic(*self._layers):
             out = self.denoiser(tiling, sigma)
         top, bottom = out[..., :height, :], out[..., height:, :].flip(-2)
         folded = top + bottom

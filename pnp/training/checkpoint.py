@@ -70,24 +70,28 @@ def load_training_state(path: Path) -> dict:
     Raises :class:`CheckpointError` naming what is wrong and what to do, pointing at the previous
     checkpoint when it reads."""
     path = Path(path)
-    previous = previous_checkpoint(path)
-    fallback = ""
-    if previous.is_file():
-        try:
-            step = _read(previous).get("step", "?")
-            fallback = (f"; the previous checkpoint {previous} (step {step}) reads fine: "
-                        f"`mv {previous} {path}` and run again with --resume")
-        except Exception:  # noqa: BLE001 - any failure just means there is no fallback to offer
-            fallback = ""
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint to resume from at {path}{fallback or '; drop --resume to start a new run'}")
+        raise CheckpointError(f"no checkpoint to resume from at {path}"
+                              f"{_fallback(path) or '; drop --resume to start a new run'}")
     try:
         return _read(path)
     except Exception as error:  # torch raises several unrelated types for a corrupt file
-        advice = fallback or "; start a new run in another --out (this one cannot be continued)"
+        advice = _fallback(path) or "; start a new run in another --out (this one cannot be continued)"
         raise CheckpointError(
             f"cannot read checkpoint {path}: the file is truncated or damaged ({_reason(error)}){advice}"
         ) from None
+
+
+def _fallback(path: Path) -> str:
+    """Advice pointing at the previous checkpoint of ``path`` when it reads (only asked on failure)."""
+    previous = previous_checkpoint(path)
+    if not previous.is_file():
+        return ""
+    try:
+        step = _read(previous).get("step", "?")
+    except Exception:  # noqa: BLE001 - any failure just means there is no fallback to offer
+        return ""
+    return f"; the previous checkpoint {previous} (step {step}) reads fine: `mv {previous} {path}` and run again with --resume"
 
 
 class RunClaim:

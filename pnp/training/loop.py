@@ -202,6 +202,7 @@ def train(
         raise ValueError(f"the time budget must be positive, got {max_seconds} s")
     processes = setup(config.device)
     claim = RunClaim(out)
+    state = None  # the checkpoint the main process read while holding the claim
     try:
         if max_seconds is not None and processes.distributed:
             raise ValueError("a time budget (--max-minutes) works with one process; drop it under torchrun")
@@ -212,7 +213,7 @@ def train(
             state = load_training_state(out / "last.pt") if resume else None
         run = _Run(config, splits, out, processes)
         if resume:
-            run.restore(state if processes.is_main and state is not None else load_training_state(out / "last.pt"))
+            run.restore(state if state is not None else load_training_state(out / "last.pt"))
         return _loop(run, on_step, progress, max_seconds)
     finally:
         claim.release()
