@@ -28,9 +28,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pnp.benchmarks.tables import Provenance, Table  # noqa: E402
+from pnp.benchmarks.tables import Table, publish  # noqa: E402
 from pnp.demo import builtin_image  # noqa: E402
-from pnp.io import load_image, write_image  # noqa: E402
+from pnp.io import read_image, write_image  # noqa: E402
 from pnp.metrics import psnr  # noqa: E402
 from pnp.operators import Boundary, kernels  # noqa: E402
 from pnp.tasks import simulate_blur  # noqa: E402
@@ -66,8 +66,8 @@ def main() -> None:
             raise SystemExit(f"pnp deblur failed:\n{finished.stderr[-2000:]}")
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
         record = json.loads((Path(folder) / "result.json").read_text())
-        record["psnr_input"] = float(psnr(load_image(image), sharp)[0])
-        record["psnr_restored"] = float(psnr(load_image(Path(folder) / "restored.png"), sharp)[0])
+        record["psnr_input"] = float(psnr(read_image(image).image, sharp)[0])
+        record["psnr_restored"] = float(psnr(read_image(Path(folder) / "restored.png").image, sharp)[0])
 
     table = Table(f"Peak memory of pnp deblur on a {args.width}x{args.height} colour image",
                   ["image", "iterations", "peak_rss_gib", "wall_seconds", "solver_seconds", "seconds_per_iteration",
@@ -81,9 +81,7 @@ def main() -> None:
                        "to the target size, blurred (reflect) with noise 0.01, 16-bit PNG. Iterations are capped, "
                        "which does not change the peak (every buffer exists once the Anderson memory is full); the "
                        "PSNR is that of the capped run.")
-    command = "python benchmarks/peak_memory.py " + " ".join(sys.argv[1:])
-    table.write(args.out, "peak_memory", Provenance.here(torch.device("cpu"), command))
-    print(table.markdown(), flush=True)
+    publish(table, args.out, "peak_memory")
 
 
 if __name__ == "__main__":

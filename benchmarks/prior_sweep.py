@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -25,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pnp.benchmarks import deblurring  # noqa: E402
-from pnp.benchmarks.tables import Provenance, Table  # noqa: E402
+from pnp.benchmarks.speed import seconds_per_call  # noqa: E402
+from pnp.benchmarks.tables import Table, publish  # noqa: E402
 from pnp.denoisers import load  # noqa: E402
 from pnp.denoisers.adapters import Relaxed  # noqa: E402
 from pnp.training import find_bsds500  # noqa: E402
@@ -33,15 +33,6 @@ from pnp.training import find_bsds500  # noqa: E402
 STRENGTHS = (0.5, 0.75, 1.0)
 SIGMAS = (0.01, 0.03)
 
-
-def seconds_per_call(model, repeats: int = 3) -> float:
-    x = torch.rand(1, 3, 321, 481, generator=torch.Generator().manual_seed(0))
-    with torch.inference_mode():
-        model(x, None)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            model(x, None)
-    return (time.perf_counter() - start) / repeats
 
 
 def main() -> None:
@@ -87,9 +78,7 @@ def main() -> None:
         "strength 1. seconds_per_call_481x321: one call on a 481x321 colour image, torch threads "
         f"{torch.get_num_threads()} (other jobs may have shared the CPU).",
     ]
-    command = "python benchmarks/prior_sweep.py " + " ".join(sys.argv[1:])
-    table.write(args.out, "prior_sweep", Provenance.here(torch.device("cpu"), command))
-    print(table.markdown(), flush=True)
+    publish(table, args.out, "prior_sweep")
 
 
 if __name__ == "__main__":

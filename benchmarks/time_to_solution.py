@@ -29,7 +29,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pnp.benchmarks.tables import Provenance, Table  # noqa: E402
+from pnp.benchmarks.tables import Table, publish  # noqa: E402
 from pnp.training import find_bsds500  # noqa: E402
 
 
@@ -75,9 +75,7 @@ def main() -> None:
     table.notes.append("Each row is a separate `pnp deblur IMAGE --simulate --kernel levin3 --noise-level 0.01 "
                        "--device cpu [options]` process; wall_seconds is measured around the whole process "
                        f"(start-up included). torch threads: {torch.get_num_threads()}.")
-    command = "python benchmarks/time_to_solution.py " + " ".join(sys.argv[1:])
-    table.write(args.out, "time_to_solution", Provenance.here(torch.device("cpu"), command))
-    print(table.markdown(), flush=True)
+    publish(table, args.out, "time_to_solution")
 
 
 if __name__ == "__main__":

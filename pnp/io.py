@@ -11,13 +11,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .shapes import check_images
+
 __all__ = [
     "ImageData",
     "ImageError",
     "atomic_write_bytes",
-    "load_image",
     "read_image",
-    "save_image",
     "to_tensor",
     "to_uint8",
     "write_image",
@@ -156,11 +156,6 @@ def read_image(path: str | Path) -> ImageData:
     return ImageData(tensor.contiguous(), alpha, bit_depth, tuple(notes))
 
 
-def load_image(path: str | Path) -> torch.Tensor:
-    """Read an image file as (1, C, H, W) float32 in [0, 1] (C = 1 or 3; alpha dropped)."""
-    return read_image(path).image
-
-
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
@@ -237,8 +232,7 @@ def write_image(path: str | Path, image: torch.Tensor, *, bit_depth: int = 8, al
     path = Path(path)
     if image.ndim == 3:
         image = image[None]
-    if image.ndim != 4 or image.shape[0] != 1 or image.shape[1] not in (1, 3):
-        raise ValueError(f"image must have shape (1, C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
+    check_images(image, "image", channels=(1, 3), single=True, floating=False)
     if alpha is not None:
         image = torch.cat([image, alpha.to(image)], dim=1)
     try:
@@ -248,11 +242,3 @@ def write_image(path: str | Path, image: torch.Tensor, *, bit_depth: int = 8, al
             raise
         raise ImageError(f"cannot write {path}: {error}") from error
     atomic_write_bytes(path, data)
-
-
-def save_image(image: torch.Tensor, path: str | Path) -> None:
-    """Save a (1, C, H, W) or (C, H, W) tensor in [0, 1] as an 8-bit image, atomically.
-
-    The format follows the suffix of ``path`` (PNG, JPEG, TIFF, ...).
-    """
-    write_image(path, image, bit_depth=8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pnp.denoisers import TV, DnCNN, EulerDenoiser
+from pnp.denoisers import TV, DnCNN, EulerDenoiser, MultiscaleEulerDenoiser
 from pnp.denoisers.adapters import ColourOnGrey, MirrorEmbedded, Relaxed, Tiled, receptive_radius
 from pnp.denoisers.spectral import conv_adjoint, conv_apply
 
@@ -59,7 +59,8 @@ def test_the_periodic_convolution_and_its_adjoint_are_exact_transposes(generator
     assert torch.allclose(rolled, conv_apply(x, weight, periodic=True).roll(3, dims=-1)), "shift-equivariant"
 
 
-@pytest.mark.parametrize("make", [lambda: EulerDenoiser(channels=6, blocks=2), lambda: DnCNN(depth=4, features=6)])
+@pytest.mark.parametrize("make", [lambda: EulerDenoiser(channels=6, blocks=2), lambda: DnCNN(depth=4, features=6),
+                                  lambda: MultiscaleEulerDenoiser(channels=6, scales=(1, 1, 1))])
 def test_mirror_embedding_has_no_border_bias_keeps_alpha_and_restores_the_network(make, generator):
     torch.manual_seed(2)
     net = make().eval()
@@ -74,7 +75,7 @@ def test_mirror_embedding_has_no_border_bias_keeps_alpha_and_restores_the_networ
     assert spread(embedded) < 1e-5, "the mirror tiling is seamless: no border"
     assert not any(getattr(m, "periodic", False) for m in net.modules())
     assert all(m.padding_mode == "zeros" for m in net.modules() if isinstance(m, torch.nn.Conv2d))
-    if isinstance(net, EulerDenoiser):
+    if isinstance(net, (EulerDenoiser, MultiscaleEulerDenoiser)):
         assert mirrored.averagedness().alpha == net.averagedness().alpha
         a, b = _pair(generator, (3, 3, 19, 14))
         with torch.no_grad():

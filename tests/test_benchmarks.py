@@ -75,13 +75,13 @@ def test_benchmark_all_quick_with_shipped_models(tmp_path):
 
 def test_denoising_tables_keep_per_image_scores_and_the_cbsd68_subset(tmp_path):
     from pnp.benchmarks.denoising import CBSD68_IDS, Method, denoising_tables
-    from pnp.io import save_image
+    from pnp.io import write_image
 
     assert len(CBSD68_IDS) == 68 and {"3096", "102061"} <= CBSD68_IDS and "8023" not in CBSD68_IDS
     generator = torch.Generator().manual_seed(0)
     files = []
     for stem in ("3096", "8023", "101085"):  # two CBSD68 images, one not
-        save_image(torch.rand(1, 3, 12, 10, generator=generator), tmp_path / f"{stem}.png")
+        write_image(tmp_path / f"{stem}.png", torch.rand(1, 3, 12, 10, generator=generator))
         files.append(tmp_path / f"{stem}.png")
     identity = Method("identity", "none", lambda noisy, sigma: noisy)
     halve = Method("halve", "none", lambda noisy, sigma: noisy * 0.5)

@@ -17,14 +17,14 @@ import pytest
 import torch
 
 from pnp.denoisers import load
-from pnp.io import load_image
+from pnp.io import read_image
 from pnp.operators import kernels
 from pnp.tasks import DeblurOptions, deblur, simulate_blur
 
 
 def _left_band(bsds500, prior_border: str) -> tuple[float, float]:
     """Worst column-mean error over columns 1-19 of a 96x96 crop of 3096, and the inside mean."""
-    sharp = load_image(bsds500 / "data" / "images" / "val" / "3096.jpg")[..., :96, :96]
+    sharp = read_image(bsds500 / "data" / "images" / "val" / "3096.jpg").image[..., :96, :96]
     kernel = kernels.from_spec("motion", size=31, seed=0)
     observed = simulate_blur(sharp, kernel, boundary="reflect", noise_level=0.01, seed=0)
     restored = deblur(observed, kernel, load("euler", sigma=0.01, nearest=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,6 +116,22 @@ def test_certify_and_models(tmp_path, tiny_model):
     assert json.loads((tmp_path / "c.json").read_text())["passed"] is True
     listing = _run("models")
     assert listing.exit_code == 0 and "tv" in listing.output
+    euler = next(line for line in listing.output.splitlines() if line.startswith("euler-sigma0.01 "))
+    assert "trained 2026-11-23 on" in euler and "1500 steps" in euler, "each shipped net shows its lineage"
+    cards = json.loads(_run("models", "--json").output)
+    assert cards["euler-sigma0.01"]["lineage"] and cards["tv"]["builtin"]
+
+
+def test_a_loaded_model_carries_a_typed_card_that_wrappers_pass_through(tiny_model):
+    from pnp.denoisers import load
+    from pnp.denoisers.adapters import ColourOnGrey, Relaxed
+    from pnp.denoisers.cards import card_of
+
+    model = load(tiny_model)
+    card = card_of(Relaxed(ColourOnGrey(model), 0.5))
+    assert card is model.card and card.path == Path(tiny_model) and card.name == Path(tiny_model).stem
+    assert card.architecture == "euler" and card.certificate["certified"]
+    assert card_of(load("tv")).builtin and card_of(torch.nn.Identity()).name == "Identity"
 
 
 def test_every_bad_input_is_one_line_and_exit_2(tmp_path, photo, tiny_model):

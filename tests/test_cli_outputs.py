@@ -11,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from pnp.cli import app
-from pnp.io import save_image
+from pnp.io import write_image
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -21,7 +21,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def photo(tmp_path) -> Path:
-    save_image(torch.rand(1, 3, 20, 18, generator=torch.Generator().manual_seed(0)), tmp_path / "X.png")
+    write_image(tmp_path / "X.png", torch.rand(1, 3, 20, 18, generator=torch.Generator().manual_seed(0)))
     return tmp_path / "X.png"
 
 
@@ -41,20 +41,20 @@ def test_json_onto_the_input_is_refused(tmp_path, photo, command):
 
 def test_report_folder_holding_the_input_is_refused(tmp_path):
     (tmp_path / "D").mkdir()
-    save_image(torch.rand(1, 3, 16, 16), tmp_path / "D" / "figure.png")
+    write_image(tmp_path / "D" / "figure.png", torch.rand(1, 3, 16, 16))
     _refused(tmp_path, ["deblur", str(tmp_path / "D" / "figure.png"), "--report", str(tmp_path / "D"),
                         "-o", str(tmp_path / "out.png")], "--report")
 
 
 def test_kernel_sidecar_onto_the_input_is_refused(tmp_path):
-    save_image(torch.rand(1, 3, 16, 16), tmp_path / "X_kernel.png")
+    write_image(tmp_path / "X_kernel.png", torch.rand(1, 3, 16, 16))
     _refused(tmp_path, ["deblur", str(tmp_path / "X_kernel.png"), "-o", str(tmp_path / "X.png"), "--kernel", "motion"],
              "kernel sidecar")
 
 
 def test_output_onto_the_kernel_file_or_through_a_link_is_refused(tmp_path, photo):
     kernel = tmp_path / "k.png"
-    save_image(torch.rand(1, 1, 5, 5), kernel)
+    write_image(kernel, torch.rand(1, 1, 5, 5))
     _refused(tmp_path, ["deblur", str(photo), "--kernel", str(kernel), "-o", str(kernel)], "kernel file")
     os.symlink(photo, tmp_path / "link.png")
     _refused(tmp_path, ["deblur", str(photo), "--kernel", "levin1", "-o", str(tmp_path / "link.png")], "input image")

@@ -69,9 +69,9 @@ def test_an_image_over_the_pixel_limit_is_one_line(tmp_path, monkeypatch):
     import torch
     from PIL import Image
 
-    from pnp.io import save_image
+    from pnp.io import write_image
 
-    save_image(torch.rand(1, 3, 40, 40), tmp_path / "big.png")
+    write_image(tmp_path / "big.png", torch.rand(1, 3, 40, 40))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses over twice this: 1600 > 200
     result = CliRunner().invoke(app, ["denoise", str(tmp_path / "big.png"), "-o", str(tmp_path / "o.png")])
     assert result.exit_code == 2 and "PNP_MAX_PIXELS" in result.output, result.output

@@ -10,7 +10,7 @@ from typing import Callable
 import pytest
 import torch
 
-from pnp.denoisers import TV, DnCNN, EulerDenoiser, FlowConfig, GaussianSmoother
+from pnp.denoisers import TV, DnCNN, EulerDenoiser, FlowConfig, GaussianSmoother, MultiscaleEulerDenoiser
 
 
 def _seeded(factory: Callable[[], torch.nn.Module]) -> Callable[[], torch.nn.Module]:
@@ -26,6 +26,8 @@ DENOISERS: dict[str, tuple[Callable[[], torch.nn.Module], tuple[int, ...]]] = {
     "euler-grey": (_seeded(lambda: EulerDenoiser(in_channels=1, channels=8, blocks=2)), (1,)),
     "euler-heun-strength": (_seeded(lambda: EulerDenoiser(channels=6, blocks=1, strength=0.5,
                                                           flow=FlowConfig(integrator="heun"))), (3,)),
+    "euler-multiscale": (_seeded(lambda: MultiscaleEulerDenoiser(channels=6, scales=(1, 1, 1), hidden=8)), (3,)),
+    "euler-multiscale-grey": (_seeded(lambda: MultiscaleEulerDenoiser(in_channels=1, channels=4, scales=(2, 1))), (1,)),
     "dncnn": (_seeded(lambda: DnCNN(depth=3, features=8)), (3,)),
     "tv-fixed": (_seeded(lambda: TV(weight=0.1, max_iter=100)), (1, 3)),
     "tv-table": (_seeded(lambda: TV(max_iter=100)), (1, 3)),
@@ -81,7 +83,8 @@ def test_rejects_inputs_that_are_not_image_batches(name, channels):
         model(torch.rand(channels, 37, 31), 0.1)
 
 
-@pytest.mark.parametrize("name", ["gaussian-smoother", "euler-colour", "euler-heun-strength", "tv-fixed"])
+@pytest.mark.parametrize("name", ["gaussian-smoother", "euler-colour", "euler-heun-strength", "euler-multiscale",
+                                  "tv-fixed"])
 def test_averaged_denoisers_are_non_expansive_on_random_pairs(name, generator):
     model = DENOISERS[name][0]()
     a = torch.rand(4, 3, 37, 31, generator=generator)

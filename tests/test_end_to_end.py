@@ -7,7 +7,7 @@ import torch
 
 from pnp.demo import builtin_image
 from pnp.denoisers import GaussianSmoother
-from pnp.io import load_image
+from pnp.io import read_image
 from pnp.metrics import before_after, psnr
 from pnp.operators import Blur, Boundary, kernels
 from pnp.solvers import Stopping, pnp_pgd
@@ -15,7 +15,7 @@ from pnp.tasks import simulate_blur
 
 
 def test_bsds500_levin3_deblurring_improves_psnr_and_converges(bsds500):
-    sharp = load_image(bsds500 / "data" / "images" / "val" / "102061.jpg")
+    sharp = read_image(bsds500 / "data" / "images" / "val" / "102061.jpg").image
     physics = Blur(kernels.levin(3))
     noise = 0.01 * torch.randn(sharp.shape, generator=torch.Generator().manual_seed(0))
     blurred = physics.A(sharp) + noise

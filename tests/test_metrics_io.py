@@ -7,7 +7,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from pnp.io import ImageError, atomic_write_bytes, load_image, save_image, to_tensor, to_uint8
+from pnp.io import ImageError, atomic_write_bytes, read_image, write_image, to_tensor, to_uint8
 from pnp.metrics import psnr, ssim
 
 
@@ -40,17 +40,17 @@ def test_image_round_trip(tmp_path, generator, shape):
     array = (torch.rand(shape, generator=generator) * 255).round().to(torch.uint8).numpy()
     image = to_tensor(array)
     assert image.shape == (1, 1 if len(shape) == 2 else 3, 21, 17)
-    save_image(image, tmp_path / "out" / "x.png")
-    assert np.array_equal(to_uint8(load_image(tmp_path / "out" / "x.png")).squeeze(), array)
+    write_image(tmp_path / "out" / "x.png", image)
+    assert np.array_equal(to_uint8(read_image(tmp_path / "out" / "x.png").image).squeeze(), array)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.png"], "no temporary file left behind"
 
 
-def test_load_image_errors(tmp_path):
+def test_read_image_errors(tmp_path):
     with pytest.raises(ImageError, match="not found"):
-        load_image(tmp_path / "missing.png")
+        read_image(tmp_path / "missing.png").image
     (tmp_path / "fake.png").write_text("hello")
     with pytest.raises(ImageError):
-        load_image(tmp_path / "fake.png")
+        read_image(tmp_path / "fake.png").image
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

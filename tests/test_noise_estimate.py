@@ -9,7 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 from pnp.cli import app
-from pnp.io import save_image
+from pnp.io import write_image
 from pnp.operators import Blur, kernels
 from pnp.tasks.noise import estimate_noise_level
 
@@ -23,7 +23,7 @@ def test_estimate_of_a_blurred_noisy_image(smooth_image, generator, sigma):
 
 def test_cli_estimates_prints_and_records_the_noise_level(tmp_path, generator):
     blurred = Blur(kernels.levin(1), boundary="reflect").A(torch.rand(1, 3, 8, 8, generator=generator).repeat_interleave(6, -1).repeat_interleave(6, -2))
-    save_image((blurred + 0.03 * torch.randn(blurred.shape, generator=generator)).clamp(0, 1), tmp_path / "p.png")
+    write_image(tmp_path / "p.png", (blurred + 0.03 * torch.randn(blurred.shape, generator=generator)).clamp(0, 1))
     result = CliRunner().invoke(app, ["deblur", str(tmp_path / "p.png"), "--kernel", "levin1", "--iters", "2",
                                       "--json", str(tmp_path / "r.json"), "-o", str(tmp_path / "o.png")])
     assert result.exit_code == 0, result.output

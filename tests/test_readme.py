@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from pnp.cli import app
 from pnp.demo import builtin_image
-from pnp.io import save_image
+from pnp.io import write_image
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -28,9 +28,8 @@ def _block_after(marker: str) -> str:
 def in_photo_folder(tmp_path, monkeypatch):
     """A small photo.png (and noisy.png) in the working directory, as the README assumes."""
     image = builtin_image("astronaut")[..., 100:164, 180:244]
-    save_image(image, tmp_path / "photo.png")
-    save_image((image + 0.1 * torch.randn(image.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1),
-               tmp_path / "noisy.png")
+    write_image(tmp_path / "photo.png", image)
+    write_image(tmp_path / "noisy.png", (image + 0.1 * torch.randn(image.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -289,10 +289,11 @@ def test_anderson_safeguard_falls_back_to_the_plain_iteration(blurred_problem):
     guarded = pnp_pgd(physics, y, GaussianSmoother(0.5), sigma=0.0, x0=y, stopping=Stopping(20, 0),
                       acceleration=strict)
     columns = guarded.history.columns()
-    state = strict.states[0]
-    assert state.accepted == 0 and state.rejected >= 9  # after a rejection the memory restarts
+    counts = guarded.acceleration[0]
+    assert counts["accepted"] == 0 and counts["rejected"] >= 9  # after a rejection the memory restarts
     assert torch.allclose(torch.from_numpy(columns["residual"]), torch.from_numpy(plain.history.columns()["residual"]))
-    assert columns["evaluations"][-1, 0] == 20 + state.rejected
+    assert columns["evaluations"][-1, 0] == 20 + counts["rejected"]
+    assert plain.acceleration is None
     with pytest.raises(ValueError):
         Anderson(decrease=1.0)
 
@@ -343,3 +344,50 @@ def test_anderson_keeps_fewer_differences_when_an_iterate_is_large(generator):
     assert len(state.dx) == len(state.dg) == 2
     with pytest.raises(ValueError, match="max_bytes"):
         Anderson(max_bytes=0)
+
+
+def test_fista_momentum_is_an_accelerator_and_matches_the_textbook_recursion(lasso_problem):
+    from pnp.solvers import fista, soft_threshold
+
+    physics, matrix, y = lasso_problem
+    lam, iterations = 0.2, 40
+    result = fista(physics, y, lam=lam, stopping=Stopping(iterations, 0.0), keep_iterates=True)
+    tau = float(result.history.records[-1].step_size)  # 1/||A||^2 as the solver estimated it
+    x = z = physics.A_adjoint(y)
+    t = torch.ones((), dtype=y.dtype)
+    for _ in range(iterations):  # Beck & Teboulle (2009), written out
+        x_next = soft_threshold(z - tau * physics.A_adjoint(physics.A(z) - y), tau * lam)
+        t_next = (1 + torch.sqrt(1 + 4 * t * t)) / 2
+        z = x_next + ((t - 1) / t_next) * (x_next - x)
+        x, t = x_next, t_next
+    assert torch.allclose(result.x, x, rtol=1e-10, atol=1e-12)
+    assert result.acceleration is not None and result.acceleration[0]["momentum_steps"] == iterations
+
+
+def test_the_engine_owns_accelerator_state_so_one_accelerator_serves_many_runs(blurred_problem):
+    from dataclasses import FrozenInstanceError
+
+    from pnp.solvers import Anderson
+    from pnp.solvers.accelerators import Move
+
+    physics, y, _ = blurred_problem
+    anderson = Anderson(memory=4)
+    first = pnp_pgd(physics, y, GaussianSmoother(0.7), sigma=0.0, stopping=Stopping(30, 1e-8), acceleration=anderson)
+    again = pnp_pgd(physics, y, GaussianSmoother(0.7), sigma=0.0, stopping=Stopping(30, 1e-8), acceleration=anderson)
+    assert torch.equal(first.x, again.x) and first.iterations == again.iterations, "no memory leaks between runs"
+    with pytest.raises(FrozenInstanceError):
+        anderson.memory = 2  # type: ignore[misc]
+
+    class Plain:  # the smallest accelerator: move to T(x), like the plain iteration
+        def new_state(self):
+            return None
+
+        def step(self, state, x, t_x, apply_map):
+            return Move(x, t_x, t_x, t_x, 0)
+
+        def summary(self, state):
+            return {}
+
+    plain = pnp_pgd(physics, y, GaussianSmoother(0.7), sigma=0.0, stopping=Stopping(30, 1e-8))
+    custom = pnp_pgd(physics, y, GaussianSmoother(0.7), sigma=0.0, stopping=Stopping(30, 1e-8), acceleration=Plain())
+    assert torch.equal(plain.x, custom.x) and plain.iterations == custom.iterations

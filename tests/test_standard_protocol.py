@@ -16,7 +16,7 @@ from pnp.benchmarks.runs import RunLog
 from pnp.benchmarks.tables import Provenance, Scope, Table, check_replaceable
 from pnp.benchmarks.tv_admm import _grad, tv_deconvolution
 from pnp.cli import app
-from pnp.io import save_image
+from pnp.io import write_image
 from pnp.operators import Blur, kernels
 
 PROVENANCE = Provenance(command="test", machine="test machine", date="2026-11-27", version="0")
@@ -46,8 +46,8 @@ def test_image_files_name_what_is_missing(tmp_path):
 
 def test_observations_depend_on_image_kernel_and_level_only(tmp_path, smooth_image):
     a, b = tmp_path / "3096.png", tmp_path / "12084.png"
-    save_image(smooth_image, a)
-    save_image(smooth_image.flip(-1), b)
+    write_image(a, smooth_image)
+    write_image(b, smooth_image.flip(-1))
     both = {p.key: p.observed for p in protocol.problems([a, b], ["levin1", "box9"], [0.01, 0.03])}
     alone = {p.key: p.observed for p in protocol.problems([b], ["box9"], [0.03])}
     assert len(both) == 8 and torch.equal(both[("12084", "box9", 0.03)], alone[("12084", "box9", 0.03)])

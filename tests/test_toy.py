@@ -15,7 +15,7 @@ from pnp.operators import ill_conditioned_matrix
 from pnp.toy import (
     QUICK_OPTIONS,
     Arc,
-    EulerBlock,
+    DenseEulerBlock,
     InvNet,
     ToyConfig,
     certificate,
@@ -115,8 +115,8 @@ def test_lipschitz_levels_and_the_naive_limit():
 # --- Euler blocks and InvNet -----------------------------------------------------------------
 
 
-def _blown_up_block(generator, scale: float = 5.0) -> EulerBlock:
-    block = EulerBlock(10, generator=generator)
+def _blown_up_block(generator, scale: float = 5.0) -> DenseEulerBlock:
+    block = DenseEulerBlock(10, generator=generator)
     with torch.no_grad():
         block.weight.mul_(scale)
         block.step_logit.fill_(4.0)  # step close to the limit 2(1 - delta)/||W||^2

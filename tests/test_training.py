@@ -118,6 +118,24 @@ def test_resume_refuses_other_options_and_new_run_refuses_old_folder(tmp_path, t
         train(_config(steps=3), tiny_data, tmp_path / "empty", resume=True, progress=False)
 
 
+def test_a_multiscale_euler_net_trains_and_exports_with_its_certificate(tmp_path, tiny_data):
+    config = _config(model=ModelConfig("euler", channels=6, scales=(1, 1), hidden=8, noise_channel=True),
+                     noise=NoiseRange(0.05, 0.15), steps=12)
+    summary = train(config, tiny_data, tmp_path, progress=False)
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["architecture"] == "euler-ms" and card["config"]["scales"] == [1, 1]
+    assert card["config"]["noise_channel"] and card["noise_range"] == [0.05, 0.15]
+    assert card["certificate"]["certified"] and len(card["certificate"]["blocks"]) == 2
+    log = read_log(tmp_path / "log.jsonl")
+    assert log[-1]["loss"] < log[0]["loss"] and summary.steps == 12
+    from pnp.denoisers import load
+
+    model, x = load(tmp_path / "model.pt"), torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        assert not torch.allclose(model(x, 0.05), model(x, 0.15)), "the exported net is conditioned on sigma"
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config, "scales survive JSON"
+
+
 def test_cli_train_quick_and_errors(tmp_path, tiny_data):
     data = tiny_data.train[0].parent.parent
     result = CliRunner().invoke(app, ["train", "--quick", "--data", str(data), "--out", str(tmp_path / "run"),
@@ -130,6 +148,8 @@ def test_cli_train_quick_and_errors(tmp_path, tiny_data):
         (["--data", str(data), "--device", "cuda"] if not torch.cuda.is_available() else ["--steps", "0"], "cuda"
          if not torch.cuda.is_available() else "steps"),
         ([], "no training data"),
+        (["--data", str(data), "--scales", "2,x"], "--scales takes block counts"),
+        (["--data", str(data), "--model", "dncnn", "--scales", "2,2"], "Euler only"),
     ):
         result = CliRunner().invoke(app, ["train", "--quick", "--out", str(tmp_path / "x"), *arguments])
         assert result.exit_code == 2, result.output
@@ -170,3 +190,14 @@ def test_export_of_a_stopped_run(tmp_path, tiny_data):
     from pnp.denoisers import load
 
     assert load(tmp_path / "model.pt")(torch.rand(1, 3, 9, 9), None).shape == (1, 3, 9, 9)
+
+
+def test_a_log_uniform_noise_range_draws_as_many_low_levels_as_high_ones():
+    noise = NoiseRange(0.01, 1.0, log_uniform=True)
+    levels = noise.draw(20_000, torch.Generator().manual_seed(0)).flatten()
+    assert levels.min() >= 0.01 and levels.max() <= 1.0 and noise.nominal == pytest.approx(0.1)
+    assert float((levels < 0.1).float().mean()) == pytest.approx(0.5, abs=0.02), "half below the geometric mean"
+    uniform = NoiseRange(0.01, 1.0).draw(20_000, torch.Generator().manual_seed(0)).flatten()
+    assert float((uniform < 0.1).float().mean()) == pytest.approx(0.09, abs=0.02)
+    with pytest.raises(ValueError, match="log-uniform"):
+        NoiseRange(0.0, 0.2, log_uniform=True)

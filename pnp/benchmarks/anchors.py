@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from ..operators import Blur
+from ..shapes import check_images
 
 __all__ = ["INSTALL_HINT", "available", "bm3d_deblur", "cbm3d_denoise"]
 
@@ -66,8 +67,7 @@ def _numpy_trapz() -> Iterator[None]:
 
 
 def _as_hwc(image: torch.Tensor) -> np.ndarray:
-    if image.ndim != 4 or image.shape[0] != 1:
-        raise ValueError(f"image must have shape (1, C, H, W), got {tuple(image.shape)}")
+    check_images(image, "image", single=True, floating=False)
     return image[0].detach().double().cpu().permute(1, 2, 0).numpy()
 
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import torch
 
-from ..io import load_image
+from ..io import read_image
+from ..shapes import centre_crop
 
 __all__ = ["load_crop"]
 
 
 def load_crop(path: Path, size: int | None = None) -> torch.Tensor:
     """The image at ``path``, or its central ``size`` x ``size`` crop (clipped to the image)."""
-    image = load_image(path)
+    image = read_image(path).image
     if size is None:
         return image
-    top, left = max((image.shape[-2] - size) // 2, 0), max((image.shape[-1] - size) // 2, 0)
-    return image[..., top : top + size, left : left + size]
+    return centre_crop(image, size)

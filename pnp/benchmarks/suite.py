@@ -16,7 +16,8 @@ from typing import Callable
 import torch
 
 from ..denoisers import TV, certify, load, resolve
-from ..io import save_image
+from ..denoisers.cards import card_of
+from ..io import write_image
 from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd
 from ..tasks.deblur import Start, prior_noise_level, starting_point
 from . import anchors, convergence, deblurring, deblurring_suite, denoising, speed
@@ -88,7 +89,7 @@ def _builtin_files(folder: Path, split: str, count: int) -> list[Path]:
     for name in chosen:
         path = folder / f"{name}.png"
         if not path.is_file():
-            save_image(builtin_image(name), path)
+            write_image(path, builtin_image(name))
         paths.append(path)
     return paths
 
@@ -223,13 +224,12 @@ def run_deblurring(settings: Settings) -> Table:
 
 def _fingerprint(model) -> str:
     """First 12 hex digits of the SHA-256 of the checkpoint a model was loaded from ('' if none)."""
-    path = getattr(model, "metadata", {}).get("path")
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else ""
+    path = card_of(model).path
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path is not None else ""
 
 
 def _name(model) -> str:
-    path = getattr(model, "metadata", {}).get("path")
-    return Path(path).stem if path else type(model).__name__
+    return card_of(model).name
 
 
 # -- 3./4. convergence and stability -------------------------------------------------------
@@ -270,7 +270,7 @@ def run_convergence(settings: Settings) -> Table:
 
 
 def _write_calls_to_tolerance(settings: Settings, physics, y, sharp, euler, iterations: int) -> Table:
-    """Issue #8's comparison: plain vs Anderson, started at y vs at the Tikhonov estimate."""
+    """Denoiser calls to tolerance: plain vs Anderson, started at y vs at the Tikhonov estimate."""
     tikhonov = starting_point(physics, y, 0.01, Start.TIKHONOV)
 
     def variant(start, accelerate):

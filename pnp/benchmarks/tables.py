@@ -46,6 +46,15 @@ class Provenance:
     def here(cls, device: torch.device | None = None, command: str | None = None) -> "Provenance":
         return cls(command or "pnp " + " ".join(sys.argv[1:]), machine_description(device))
 
+    @classmethod
+    def of_script(cls) -> "Provenance":
+        """For a script under ``benchmarks/`` run on the CPU: ``python benchmarks/NAME.py ARGS``."""
+        from pathlib import Path
+
+        script = Path(sys.argv[0])
+        shown = f"benchmarks/{script.name}" if script.parent.name == "benchmarks" else str(script)
+        return cls(" ".join(["python", shown, *sys.argv[1:]]), machine_description(torch.device("cpu")))
+
     def markdown(self) -> str:
         return (f"Command: `{self.command}`  \nMachine: {self.machine}  \nDate: {self.date}  \n"
                 f"Package: stable-pnp {self.version}, torch {torch.__version__}\n")
@@ -139,3 +148,10 @@ class Table:
             record["scope"] = {"protocol": scope.protocol, "size": scope.size}
         atomic_write_bytes(folder / f"{name}.json", (strict_json.dumps(record, indent=2) + "\n").encode())
         return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")[0 if markdown else 1:]]
+
+
+def publish(table: "Table", folder, name: str) -> None:
+    """Write ``table`` as ``folder/name.{md,csv,json}`` with the provenance of the running script
+    (:meth:`Provenance.of_script`) and print it."""
+    table.write(folder, name, Provenance.of_script())
+    print(table.markdown(), flush=True)

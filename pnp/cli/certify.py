@@ -52,22 +52,16 @@ def models_command(
 
     Example: pnp models
     """
-    from ..denoisers import available
-    from ..denoisers.zoo import WEIGHTS_DIR
+    from ..denoisers.zoo import cards
 
-    cards = {}
-    for name in available():
-        sidecar = WEIGHTS_DIR / f"{name}.json"
-        cards[name] = json.loads(sidecar.read_text()) if sidecar.is_file() else {"architecture": name, "builtin": True}
+    shipped = cards()
     if json_output:
-        typer.echo(json.dumps(cards, indent=2))
+        typer.echo(json.dumps({name: card.to_dict() for name, card in shipped.items()}, indent=2))
         return
-    typer.echo(f"{'name':<20} {'arch':<7} {'sigma':>6} {'size':>9} {'val PSNR':>9}  training")
-    for name, card in cards.items():
-        path = WEIGHTS_DIR / f"{name}.pt"
-        size = f"{path.stat().st_size / 1e6:.2f} MB" if path.is_file() else "-"
-        level = card.get("noise_level")
-        psnr = card.get("validation_psnr")
-        training = card.get("training_data", "no training (parameter tuned per sigma)" if card.get("builtin") else "?")
-        typer.echo(f"{name:<20} {card.get('architecture', '?'):<7} {level if level is not None else 'any':>6} "
-                   f"{size:>9} {f'{psnr:.2f} dB' if psnr else '-':>9}  {training}")
+    typer.echo(f"{'name':<20} {'arch':<8} {'sigma':>6} {'size':>9} {'val PSNR':>9}  lineage")
+    for name, card in shipped.items():
+        size = f"{card.size_bytes / 1e6:.2f} MB" if card.size_bytes else "-"
+        level = card.noise_level if card.noise_level is not None else "any"
+        psnr = f"{card.validation_psnr:.2f} dB" if card.validation_psnr else "-"
+        data = f"{card.training_data}; " if card.training_data else ""
+        typer.echo(f"{name:<20} {card.architecture:<8} {level:>6} {size:>9} {psnr:>9}  {data}{card.lineage}")

@@ -103,8 +103,10 @@ def deblur_command(
 
 def _weights_name(denoiser) -> str:
     """The file the prior was loaded from (or the built-in it is)."""
-    metadata = getattr(denoiser, "metadata", {})
-    return Path(metadata["path"]).name if metadata.get("path") else str(metadata.get("architecture", type(denoiser).__name__))
+    from ..denoisers.cards import card_of
+
+    card = card_of(denoiser)
+    return card.path.name if card.path is not None else card.architecture
 
 
 def _noise_level(given: float | None, simulate: bool, image: torch.Tensor) -> tuple[float, str]:

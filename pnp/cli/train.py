@@ -19,6 +19,7 @@ def train_command(
     model: str = typer.Option("euler", help="Architecture: euler or dncnn."),
     sigma: float = typer.Option(0.15, help="Training noise level (or the low end with --sigma-max)."),
     sigma_max: Optional[float] = typer.Option(None, help="Draw the noise level uniformly in [sigma, sigma-max]."),
+    sigma_log: bool = typer.Option(False, "--sigma-log", help="With --sigma-max: draw the noise level uniformly in log sigma."),
     data: Optional[Path] = typer.Option(None, help="BSDS500 root (train on train+test, validate on val)."),
     train_dir: Optional[Path] = typer.Option(None, help="Flat folder of training images (instead of --data)."),
     val_dir: Optional[Path] = typer.Option(None, help="Flat folder of validation images (with --train-dir)."),
@@ -31,6 +32,9 @@ def train_command(
     blocks: int = typer.Option(10, help="Euler blocks (DnCNN: depth)."),
     flow_time: float = typer.Option(1.0, help="Euler: flow time T of each block."),
     max_substeps: Optional[int] = typer.Option(None, help="Euler: cap on sub-steps per block (bounds the cost of a call)."),
+    scales: Optional[str] = typer.Option(None, help="Euler: blocks per resolution level, finest first, e.g. 2,2,2 (a multi-scale net between orthonormal Haar transforms; replaces --blocks)."),
+    hidden: Optional[int] = typer.Option(None, help="Euler: output channels of every W (default --channels; implies the multi-scale net's class)."),
+    noise_channel: bool = typer.Option(False, "--noise-channel", help="Euler: condition the net on the noise level (one model for every level; train with --sigma-max)."),
     grayscale: bool = typer.Option(False, help="Train a one-channel model."),
     val_every: int = typer.Option(1000, help="Validate every N steps."),
     val_images: int = typer.Option(100, help="How many validation images to use."),
@@ -57,8 +61,9 @@ def train_command(
         return
     config = TrainConfig(
         model=ModelConfig(name=model, channels=channels, blocks=blocks, in_channels=1 if grayscale else 3,
-                          flow_time=flow_time, max_substeps=max_substeps),
-        noise=NoiseRange(sigma, sigma_max), steps=steps, batch_size=batch_size, patch=patch, lr=lr,
+                          flow_time=flow_time, max_substeps=max_substeps, scales=_scales(scales), hidden=hidden,
+                          noise_channel=noise_channel),
+        noise=NoiseRange(sigma, sigma_max, sigma_log), steps=steps, batch_size=batch_size, patch=patch, lr=lr,
         val_every=val_every, val_images=val_images, checkpoint_every=checkpoint_every, seed=seed, device=device,
         init=init,
     )
@@ -85,3 +90,13 @@ def _splits(data: Path | None, train_dir: Path | None, val_dir: Path | None) -> 
     if data is None:
         raise ValueError("no training data: pass --data BSDS500_ROOT (or --train-dir and --val-dir)")
     return find_bsds500(data)
+
+
+def _scales(text: str | None) -> tuple[int, ...] | None:
+    """``"2,2,2"`` -> (2, 2, 2); a clear error for anything else."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--scales takes block counts separated by commas, e.g. 2,2,2; got {text!r}") from None

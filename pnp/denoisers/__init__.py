@@ -3,6 +3,9 @@
 - :class:`EulerDenoiser` -- averaged by construction: zero-channel lift, explicit-Euler blocks of
   convex gradient flows ``dz/dt = -W^T s(Wz + b)`` with certified step sizes, projection;
   options in :class:`FlowConfig` (:class:`StepRule`, :class:`Integrator`, :class:`Activation`).
+- :class:`MultiscaleEulerDenoiser` -- the same blocks at full, 1/2, 1/4 ... resolution between
+  orthonormal Haar transforms; its α is computed from its parts (:mod:`pnp.denoisers.parts`:
+  :class:`AveragedMap`, :class:`Chain`, :class:`HaarCoarse`).
 - :class:`DnCNN`, :class:`TV` -- baselines with the same interface.
 - :class:`GaussianSmoother` -- linear periodic smoothing, firmly non-expansive (1/2-averaged).
 - :func:`certify` -- proven averagedness (rigorous ``||W||`` bounds, Combettes-Yamada
@@ -24,16 +27,20 @@ from .certificate import (
 )
 from .euler import EulerDenoiser
 from .flow import Activation, BlockSchedule, EulerBlock, FlowConfig, Integrator, ScheduleError, StepRule
+from .multiscale import MultiscaleEulerDenoiser
+from .parts import AveragedMap, Chain, HaarCoarse, compose
 from .smoothing import GaussianSmoother
 from .spectral import SpectralBound, grid_norm, power_norm, spectral_norm_bound, triangle_bound
 from .zoo import CheckpointError, available, load, resolve, save_checkpoint
 
 __all__ = [
     "Activation",
+    "AveragedMap",
     "Averagedness",
     "BlockCertificate",
     "BlockSchedule",
     "Certificate",
+    "Chain",
     "CheckpointError",
     "DnCNN",
     "EmpiricalChecks",
@@ -41,7 +48,9 @@ __all__ = [
     "EulerDenoiser",
     "FlowConfig",
     "GaussianSmoother",
+    "HaarCoarse",
     "Integrator",
+    "MultiscaleEulerDenoiser",
     "RepeatedApplication",
     "ScheduleError",
     "SpectralBound",
@@ -49,6 +58,7 @@ __all__ = [
     "TV",
     "available",
     "certify",
+    "compose",
     "compose_alpha",
     "compose_pair",
     "default_images",

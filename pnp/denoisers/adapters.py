@@ -12,6 +12,9 @@
   (scaling conjugation keeps α-averagedness), ``T = Qᵀ S Q`` is α-averaged with the α of ``D∘``,
   which is the α of ``D``: the DFT bound on ``‖W‖`` bounds circular convolutions exactly as it bounds
   zero-padded ones. It removes the network's zero-padding bias at the image border, at 4× the pixels.
+  For a multi-scale net whose sides must be multiples of ``u`` the tiling is repeated until they are
+  (more copies of one period: ``Q`` stays an isometry after normalising, and the copies' outputs are
+  averaged back, its adjoint).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ import torch
 from deepinv.models import Denoiser
 
 from .averaged import Averagedness
+from ..shapes import check_images
 
-__all__ = ["ColourOnGrey", "MirrorEmbedded", "Relaxed", "Tiled", "receptive_radius"]
+__all__ = ["ColourOnGrey", "MirrorEmbedded", "Relaxed", "Tiled", "receptive_radius", "size_unit"]
 
 
 class ColourOnGrey(Denoiser):
@@ -37,8 +41,7 @@ class ColourOnGrey(Denoiser):
         self.denoiser = denoiser
 
     def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ValueError(f"x must have shape (B, C, H, W), got {tuple(x.shape)}")
+        check_images(x, "x", floating=False)
         if x.shape[1] != 1:
             return self.denoiser(x, sigma)
         return self.denoiser(x.expand(-1, 3, -1, -1).contiguous(), sigma).mean(dim=1, keepdim=True)
@@ -82,13 +85,15 @@ class MirrorEmbedded(Denoiser):
         self.denoiser = denoiser
 
     def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ValueError(f"x must have shape (B, C, H, W), got {tuple(x.shape)}")
+        check_images(x, "x", floating=False)
         height, width = x.shape[-2:]
         row = torch.cat([x, x.flip(-1)], dim=-1)
         tiling = torch.cat([row, row.flip(-2)], dim=-2)
+        unit = size_unit(self.denoiser)  # repeat the period until the net needs no padding (still an isometry)
+        rows, cols = unit // math.gcd(2 * height, unit), unit // math.gcd(2 * width, unit)
         with _periodic(*self._layers):
-            out = self.denoiser(tiling, sigma)
+            out = self.denoiser(tiling.repeat(1, 1, rows, cols), sigma)
+        out = out.unflatten(-1, (cols, 2 * width)).mean(dim=-2).unflatten(-2, (rows, 2 * height)).mean(dim=-3)
         top, bottom = out[..., :height, :], out[..., height:, :].flip(-2)
         folded = top + bottom
         return (folded[..., :width] + folded[..., width:].flip(-1)) / 4
@@ -117,6 +122,19 @@ class Relaxed(Denoiser):
             return denoised
         return torch.lerp(x, denoised, self.strength)
 
+    def averagedness(self) -> Averagedness:
+        """θα when the inner map is α-averaged (``1 − θα`` computed from the inner ``1 − α``)."""
+        from .certificate import statement
+
+        inner = statement(self.denoiser)
+        if inner.alpha is None:
+            return inner
+        theta = self.strength
+        rest = None if inner.one_minus_alpha is None else 1 - theta + theta * inner.one_minus_alpha
+        return dataclasses.replace(inner, alpha=theta * inner.alpha, strength=theta * inner.strength,
+                                   one_minus_alpha=rest,
+                                   reason=f"{inner.reason}; relaxed with theta = {theta} (theta * alpha)")
+
     def extra_repr(self) -> str:
         return f"strength={self.strength}"
 
@@ -138,6 +156,8 @@ class Tiled(Denoiser):
             overlap = receptive_radius(denoiser)
         if tile < 1 or overlap < 0:
             raise ValueError(f"tile must be >= 1 and overlap >= 0, got tile={tile}, overlap={overlap}")
+        unit = size_unit(denoiser)
+        tile = -(-tile // unit) * unit  # tiles start on the multi-scale net's grid
         self.denoiser, self.tile, self.overlap = denoiser, int(tile), int(overlap)
 
     def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
@@ -159,6 +179,14 @@ class Tiled(Denoiser):
         return f"tile={self.tile}, overlap={self.overlap}"
 
 
+def size_unit(denoiser: torch.nn.Module) -> int:
+    """The multiple of which image sides need no padding inside the network (1 for single-scale nets)."""
+    inner = getattr(denoiser, "denoiser", None)
+    if inner is not None and inner is not denoiser:
+        return size_unit(inner)
+    return int(getattr(denoiser, "size_unit", 1))
+
+
 def receptive_radius(denoiser: torch.nn.Module) -> int:
     """How far (pixels) an output pixel can see: Euler nets 2 x (vector-field evaluations), DnCNN its depth."""
     inner = getattr(denoiser, "denoiser", None)
@@ -166,7 +194,10 @@ def receptive_radius(denoiser: torch.nn.Module) -> int:
         return receptive_radius(inner)
     from .baselines import DnCNN
     from .euler import EulerDenoiser
+    from .multiscale import MultiscaleEulerDenoiser
 
+    if isinstance(denoiser, MultiscaleEulerDenoiser):
+        return denoiser.receptive_radius()
     if isinstance(denoiser, EulerDenoiser):  # each F evaluation applies a 3x3 W and its transpose
         evaluations = {"euler": 1, "heun": 2, "rk4": 4}[denoiser.flow.integrator.value]
         return 2 * evaluations * sum(denoiser.substep_counts())

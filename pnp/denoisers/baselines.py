@@ -17,6 +17,7 @@ from deepinv.models import DnCNN as _DeepinvDnCNN
 from deepinv.models import TVDenoiser
 
 from .averaged import Averagedness
+from ..shapes import check_images
 
 __all__ = ["DnCNN", "TV", "tv_weight_table"]
 
@@ -24,12 +25,7 @@ TV_WEIGHTS_RESOURCE = "data/tv_weights.json"
 
 
 def _check_image(x: torch.Tensor, channels: int | None = None) -> None:
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"x must be a tensor of shape (B, C, H, W), got {getattr(x, 'shape', type(x))}")
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"x has {x.shape[1]} channels, this denoiser expects {channels}")
-    if not x.is_floating_point():
-        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+    check_images(x, "x", channels=channels)
 
 
 class DnCNN(Denoiser):

@@ -26,6 +26,7 @@ import torch
 
 from .. import strict_json
 from ..metrics import psnr
+from ..shapes import centre_crop
 from .averaged import Averagedness, BlockCertificate
 
 __all__ = ["Certificate", "EmpiricalChecks", "RepeatedApplication", "certify", "default_images",
@@ -152,8 +153,7 @@ def default_images(channels: int = 3, size: int = 64) -> torch.Tensor:
     crops = []
     for name in ("astronaut", "coffee", "chelsea"):
         image = torch.from_numpy(getattr(data, name)().astype(np.float32) / 255.0).permute(2, 0, 1)
-        top, left = (image.shape[1] - size) // 2, (image.shape[2] - size) // 2
-        crop = image[:, top : top + size, left : left + size]
+        crop = centre_crop(image, size)
         if channels == 1:
             crop = (0.2125 * crop[0] + 0.7154 * crop[1] + 0.0721 * crop[2])[None]
         crops.append(crop)

@@ -23,12 +23,13 @@ from deepinv.models import Denoiser
 from torch import nn
 
 from .averaged import Averagedness
-from .flow import BlockSchedule, EulerBlock, FlowConfig, Integrator
+from .flow import EulerBlock, FlowConfig, Integrator, ScheduledBlocks
+from ..shapes import check_images
 
 __all__ = ["EulerDenoiser"]
 
 
-class EulerDenoiser(Denoiser):
+class EulerDenoiser(ScheduledBlocks, Denoiser):
     """Averaged denoiser built from explicit-Euler blocks of convex gradient flows.
 
     Args:
@@ -94,12 +95,7 @@ class EulerDenoiser(Denoiser):
                 "flow": self.flow.to_dict(), "strength": self.strength, "sigma": self.sigma}
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor) or x.ndim != 4:
-            raise ValueError(f"x must be a tensor of shape (B, C, H, W), got {getattr(x, 'shape', type(x))}")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[1]} channels, this denoiser expects {self.in_channels}")
-        if not x.is_floating_point():
-            raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+        check_images(x, "x", channels=self.in_channels)
 
     def lift(self, x: torch.Tensor) -> torch.Tensor:
         """``E x``: append zero channels, (B, C_in, H, W) -> (B, channels, H, W)."""
@@ -121,18 +117,6 @@ class EulerDenoiser(Denoiser):
         return out
 
     # -- schedules and certificate -------------------------------------------------------
-    def freeze(self) -> list[BlockSchedule]:
-        """Fix every block's sub-step count and size from the rigorous norm bound (for export)."""
-        return [block.freeze() for block in self.euler_blocks]
-
-    def adopt_stored(self) -> list[BlockSchedule]:
-        """Validate the stored schedules against fresh rigorous bounds (raises ``ScheduleError``)."""
-        return [block.adopt_stored() for block in self.euler_blocks]
-
-    def substep_counts(self) -> list[int]:
-        """Sub-steps per block of the eval schedule (a cost measure: F evaluations scale with it)."""
-        return [block.eval_schedule().substeps for block in self.euler_blocks]
-
     def averagedness(self) -> Averagedness:
         """The proven averagedness constant of ``D_theta`` with the frozen (rigorous) schedules."""
         blocks = tuple(block.certificate(i) for i, block in enumerate(self.euler_blocks))

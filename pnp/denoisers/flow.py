@@ -17,15 +17,9 @@ Step rules (:class:`StepRule`):
   ``||W||`` grows; the price is n, which grows with ``L``. ``max_substeps`` caps it: at the cap
   ``h = 2 (1 - margin) / L`` and the block integrates for less than T (still certified).
 
-Why (b) is the default. DESIGN.md section 8 (32 channels, 8 blocks, sigma 0.15): (a) reached
-20.5 dB after 9,146 steps at lr 2e-3 and stayed at the noisy input (16.5 dB) at lr 1e-2, while (b)
-reached 27.3 dB in 663 steps. A short re-run with this implementation (16 channels, 4 blocks,
-40x40 patches, batch 8, 600 Adam steps, 6 BSDS500 val crops, 2-core CPU, 2026-11-23) agrees on the
-mechanism: at lr 2e-3 both rules reach 26.3-26.4 dB with ``||W||`` ~ 1.4-2.4; at lr 1e-2 rule (a)
-let ``||W||`` grow to 2.2-4.4 and its flow times fell to 0.17-0.41 (26.07 dB) while (b) kept
-T = 1 with ``||W||`` ~ 6 and 19-24 sub-steps per block (26.46 dB). So (b) is the robust choice for
-quality; its cost must be watched (``max_substeps``, learning rate, or a penalty on ``||W||`` in
-training), since the sub-step count sets the speed of ``pnp deblur``.
+Why (b) is the default: with (a) the optimiser grows ``||W||`` and the clamp shrinks the flow time,
+which stalled training in the comparisons recorded in CONTRIBUTING.md ("Step rules"); (b) keeps T and
+pays in sub-steps, so ``max_substeps`` (or the learning rate) bounds the cost of a call.
 
 Which L: in training mode, the warm-started power estimate (one power iteration per forward, its
 vector kept in the ``power_vector`` buffer, so it is saved in checkpoints), optionally times
@@ -48,126 +42,20 @@ Integrators (:class:`Integrator`), each a map applied n times:
 
 from __future__ import annotations
 
-import enum
 import math
-from dataclasses import asdict, dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .averaged import BlockCertificate
+from .averaged import Averagedness, BlockCertificate
+from .flow_options import (Activation, BlockSchedule, FlowConfig, Integrator, ScheduleError, StepRule,
+                           fixed_time_schedule)
 from .spectral import conv_adjoint, conv_apply, power_iteration, spectral_norm_bound
 
-__all__ = ["Activation", "BlockSchedule", "EulerBlock", "FlowConfig", "Integrator", "ScheduleError", "StepRule"]
-
-
-class StepRule(str, enum.Enum):
-    """How a block chooses its sub-step size h (module docstring)."""
-
-    LEARNED_STEP = "learned_step"
-    FIXED_TIME = "fixed_time"
-
-
-class Integrator(str, enum.Enum):
-    """Time stepping of the block's flow; only EULER and HEUN are certified averaged."""
-
-    EULER = "euler"
-    HEUN = "heun"
-    RK4 = "rk4"
-
-
-class Activation(str, enum.Enum):
-    """Monotone 1-Lipschitz activation s in ``F(z) = -W^T s(Wz + b)``."""
-
-    RELU = "relu"
-    LEAKY_RELU = "leaky_relu"
-
-
-class ScheduleError(ValueError):
-    """A stored step size violates ``h ||W||^2 <= 2 (1 - margin)`` with the rigorous norm bound."""
-
-
-@dataclass(frozen=True)
-class FlowConfig:
-    """Options of every block of an :class:`~pnp.denoisers.EulerDenoiser`.
-
-    Attributes:
-        step_rule: ``FIXED_TIME`` (default) or ``LEARNED_STEP``.
-        time: flow time T per block (FIXED_TIME).
-        max_substeps: cap on n (FIXED_TIME); None for no cap.
-        init_step: initial h (LEARNED_STEP), before the clamp.
-        substeps: number of sub-steps n (LEARNED_STEP).
-        margin: delta in ``h ||W||^2 <= 2 (1 - delta)``, in (0, 1).
-        integrator: EULER (default), HEUN or RK4.
-        activation: RELU (default) or LEAKY_RELU with ``negative_slope`` in [0, 1].
-        power_size: side of the (1, C, s, s) power-method vector.
-        power_iterations: power iterations per training forward.
-        power_safety: factor (>= 1) on the power estimate of ``||W||`` in training mode.
-        bound_tol: relative tolerance of the rigorous bound's branch-and-bound.
-    """
-
-    step_rule: StepRule = StepRule.FIXED_TIME
-    time: float = 1.0
-    max_substeps: int | None = None
-    init_step: float = 1.0
-    substeps: int = 1
-    margin: float = 0.01
-    integrator: Integrator = Integrator.EULER
-    activation: Activation = Activation.RELU
-    negative_slope: float = 0.01
-    power_size: int = 32
-    power_iterations: int = 1
-    power_safety: float = 1.0
-    bound_tol: float = 1e-3
-
-    def __post_init__(self) -> None:
-        for name, kind in (("step_rule", StepRule), ("integrator", Integrator), ("activation", Activation)):
-            object.__setattr__(self, name, kind(getattr(self, name)))
-        checks = {
-            "time": self.time > 0 and math.isfinite(self.time),
-            "init_step": self.init_step > 0 and math.isfinite(self.init_step),
-            "substeps": isinstance(self.substeps, int) and self.substeps >= 1,
-            "max_substeps": self.max_substeps is None or (isinstance(self.max_substeps, int) and self.max_substeps >= 1),
-            "margin": 0 < self.margin < 1,
-            "negative_slope": 0 <= self.negative_slope <= 1,
-            "power_size": isinstance(self.power_size, int) and self.power_size >= 3,
-            "power_iterations": isinstance(self.power_iterations, int) and self.power_iterations >= 1,
-            "power_safety": self.power_safety >= 1,
-            "bound_tol": self.bound_tol > 0,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"FlowConfig.{name} is invalid: {getattr(self, name)!r}")
-
-    @property
-    def step_limit_factor(self) -> float:
-        """``2 (1 - margin)``: the bound on ``h ||W||^2``."""
-        return 2.0 * (1.0 - self.margin)
-
-    def to_dict(self) -> dict:
-        return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class BlockSchedule:
-    """Sub-step count n and size h of a block, and the ``L = ||W||^2`` they were derived from."""
-
-    substeps: int
-    step: float
-    lipschitz: float
-
-
-def fixed_time_schedule(lipschitz: float, config: FlowConfig) -> BlockSchedule:
-    """Rule (b): ``n = ceil(T L / (2(1 - delta)))`` (capped), ``h = T / n`` or the limit at the cap."""
-    limit = config.step_limit_factor / lipschitz if lipschitz > 0 else math.inf
-    n = max(1, math.ceil(config.time / limit))
-    if config.max_substeps is not None and n > config.max_substeps:
-        return BlockSchedule(config.max_substeps, limit, lipschitz)
-    while (config.time / n) * lipschitz > config.step_limit_factor:  # float rounding guard
-        n += 1
-    return BlockSchedule(n, config.time / n, lipschitz)
+__all__ = ["Activation", "BlockSchedule", "EulerBlock", "FlowConfig", "Integrator", "ScheduleError",
+           "ScheduledBlocks", "StepRule", "fixed_time_schedule"]
 
 
 def _activation(config: FlowConfig) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -206,10 +94,15 @@ def _step_kappa(step_alpha: float, integrator: Integrator) -> float | None:
     return None
 
 
+_BLOCK_REASON = "every sub-step has h*||W||^2 <= 2(1-{}) with a rigorous upper bound on ||W||"
+
+
 class EulerBlock(nn.Module):
     """``z -> Phi(z)``: n integrator steps of size h of ``dz/dt = -W^T s(Wz + b)`` on (B, C, H, W).
 
-    Parameters: ``weight`` (C, C, 3, 3), ``bias`` (C,), and ``log_step`` (scalar) for LEARNED_STEP.
+    ``W`` maps the C state channels to ``hidden`` channels (default C; wider buys capacity, and the
+    bound and the step rule hold for any width). Parameters: ``weight`` (hidden, C, 3, 3), ``bias``
+    (hidden,), and ``log_step`` (scalar) for LEARNED_STEP.
     Buffers (saved in checkpoints): ``power_vector`` (1, C, s, s), ``norm_estimate`` (power
     estimate of ``||W||``), and the frozen schedule ``norm_upper`` / ``substeps`` / ``step``.
     """
@@ -223,12 +116,14 @@ class EulerBlock(nn.Module):
     substeps: torch.Tensor
     step: torch.Tensor
 
-    def __init__(self, channels: int, config: FlowConfig = FlowConfig()) -> None:
+    def __init__(self, channels: int, config: FlowConfig = FlowConfig(), hidden: int | None = None) -> None:
         super().__init__()
-        if not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels must be a positive integer, got {channels!r}")
-        self.channels, self.config = channels, config
-        conv = nn.Conv2d(channels, channels, 3, padding=1)  # PyTorch's default initialisation
+        hidden = channels if hidden is None else hidden
+        for name, value in (("channels", channels), ("hidden", hidden)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.channels, self.hidden, self.config = channels, hidden, config
+        conv = nn.Conv2d(channels, hidden, 3, padding=1)  # PyTorch's default initialisation
         self.weight = nn.Parameter(conv.weight.detach().clone())
         assert conv.bias is not None
         self.bias = nn.Parameter(conv.bias.detach().clone())
@@ -386,6 +281,15 @@ class EulerBlock(nn.Module):
             substeps=schedule.substeps, step=schedule.step, step_alpha=step_alpha, alpha=alpha,
         )
 
+    def averagedness(self) -> Averagedness:
+        """This block's proven statement (its certificate; RK4 blocks state none)."""
+        block = self.certificate()
+        if block.alpha is None:
+            return Averagedness(None, False, "an RK4 block is not certified averaged", (block,))
+        kappa = self.kappa() or 0.0
+        return Averagedness(block.alpha, block.alpha < 1, _BLOCK_REASON.format(self.config.margin), (block,),
+                            1.0, 1 / (1 + kappa))
+
     def power_estimate(self, iterations: int = 50) -> float:
         """Power-method estimate of ``||W||`` (a lower estimate) warm-started from ``power_vector``;
         the buffer is left unchanged."""
@@ -401,4 +305,26 @@ class EulerBlock(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
-        return f"channels={self.channels}, rule={c.step_rule.value}, integrator={c.integrator.value}"
+        width = f", hidden={self.hidden}" if self.hidden != self.channels else ""
+        return f"channels={self.channels}{width}, rule={c.step_rule.value}, integrator={c.integrator.value}"
+
+
+class ScheduledBlocks:
+    """For a network of :class:`EulerBlock` s (its ``euler_blocks``, in the order they run): fix,
+    verify and count their sub-step schedules."""
+
+    @property
+    def euler_blocks(self) -> list[EulerBlock]:
+        raise NotImplementedError
+
+    def freeze(self) -> list[BlockSchedule]:
+        """Fix every block's sub-step count and size from the rigorous norm bound (for export)."""
+        return [block.freeze() for block in self.euler_blocks]
+
+    def adopt_stored(self) -> list[BlockSchedule]:
+        """Validate the stored schedules against fresh rigorous bounds (raises ``ScheduleError``)."""
+        return [block.adopt_stored() for block in self.euler_blocks]
+
+    def substep_counts(self) -> list[int]:
+        """Sub-steps per block of the eval schedule (a cost measure: F evaluations scale with it)."""
+        return [block.eval_schedule().substeps for block in self.euler_blocks]

@@ -8,6 +8,7 @@ import torch
 from deepinv.models import Denoiser
 
 from .averaged import Averagedness
+from ..shapes import check_images
 
 __all__ = ["GaussianSmoother"]
 
@@ -38,8 +39,7 @@ class GaussianSmoother(Denoiser):
         return torch.exp(-0.5 * self.width**2 * squared)
 
     def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ValueError(f"x must have shape (B, C, H, W), got {tuple(x.shape)}")
+        check_images(x, "x", floating=False)
         if x.numel() == 0:  # some FFT back-ends reject empty batches
             return x.clone()
         height, width = x.shape[-2:]

@@ -29,15 +29,17 @@ from deepinv.models import Denoiser
 
 from ..io import atomic_write_bytes
 from .baselines import TV, DnCNN
+from .cards import ModelCard
 from .certificate import statement
 from .euler import EulerDenoiser
 from .flow import ScheduleError
+from .multiscale import MultiscaleEulerDenoiser
 
-__all__ = ["CheckpointError", "WEIGHTS_DIR", "available", "load", "resolve", "save_checkpoint"]
+__all__ = ["CheckpointError", "WEIGHTS_DIR", "available", "cards", "load", "resolve", "save_checkpoint"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FORMAT, FORMAT_VERSION = "stable-pnp-denoiser", 1
-ARCHITECTURES: dict[str, type] = {"euler": EulerDenoiser, "dncnn": DnCNN}
+ARCHITECTURES: dict[str, type] = {"euler": EulerDenoiser, "euler-ms": MultiscaleEulerDenoiser, "dncnn": DnCNN}
 BUILTIN = {"tv": TV}
 
 
@@ -95,6 +97,17 @@ def _sidecar_sigma(path: Path) -> float | None:
         return None
 
 
+def cards() -> dict[str, ModelCard]:
+    """The card of every name :func:`available` lists, read from the sidecars (no weights loaded)."""
+    out = {}
+    for name in available():
+        if name in BUILTIN:
+            out[name] = ModelCard.from_metadata({"architecture": name, "name": name, "builtin": True})
+        else:
+            out[name] = ModelCard.from_sidecar(WEIGHTS_DIR / f"{name}.pt")
+    return out
+
+
 def resolve(name: str, sigma: float | None = None, nearest: bool = False) -> Path:
     """Shipped checkpoint for ``name``, without loading it: exact, or a family like ``euler``
     narrowed by ``sigma`` (the training noise level equal to ``sigma``, or with ``nearest`` the
@@ -137,7 +150,7 @@ def load(
         device: where to put the model.
 
     Returns the model in eval mode, with its metadata (and the file it came from, ``"path"``) in
-    ``model.metadata``. Raises
+    ``model.metadata`` and typed as ``model.card`` (:class:`~pnp.denoisers.cards.ModelCard`). Raises
     :class:`CheckpointError` for a missing, unreadable or inconsistent file, and for an Euler
     checkpoint whose step sizes violate the certified bound.
     """
@@ -145,6 +158,7 @@ def load(
     if text in BUILTIN:
         model = BUILTIN[text]().to(device).eval()
         model.metadata = {"architecture": text, "builtin": True, "config": model.config()}
+        model.card = ModelCard.from_metadata({**model.metadata, "name": text})
         return model
     path = Path(name_or_path)
     if path.suffix == ".pt" or path.exists():
@@ -165,6 +179,7 @@ def load(
         except ScheduleError as error:
             raise CheckpointError(f"{path}: refusing a checkpoint that is not certified averaged: {error}") from None
     model.metadata = {**meta, "path": str(path)}
+    model.card = ModelCard.from_metadata(meta, path)
     return model
 
 

@@ -32,6 +32,7 @@ from scipy.fft import next_fast_len
 
 from ..choices import Boundary
 from .kernels import validate
+from ..shapes import check_images
 
 __all__ = ["Blur", "Boundary"]
 
@@ -103,8 +104,7 @@ class Blur(LinearPhysics):
 
     # -- helpers -----------------------------------------------------------------------------
     def _check_image(self, x: torch.Tensor, argument: str) -> None:
-        if x.ndim != 4:
-            raise ValueError(f"{argument} must have shape (B, C, H, W), got {tuple(x.shape)}")
+        check_images(x, argument, floating=False)
         kh, kw = self.kernel.shape
         height, width = x.shape[-2:]
         if kh > height or kw > width:

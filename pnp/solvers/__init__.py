@@ -10,6 +10,7 @@ All work with any deepinv ``LinearPhysics``, stop per image on the relative fixe
 residual (:class:`Stopping`) or on NaN, and report why (:class:`StopReason`).
 """
 
+from .accelerators import Accelerator, Momentum
 from .anderson import Anderson
 from .callbacks import ProgressBar
 from .data_fidelity import LeastSquares, resolve_step
@@ -21,6 +22,7 @@ from .result import History, IterationRecord, Result, StopReason
 from .tikhonov import tikhonov_estimate
 
 __all__ = [
+    "Accelerator",
     "Anderson",
     "Box",
     "Callback",
@@ -29,6 +31,7 @@ __all__ = [
     "IterationRecord",
     "L2Ball",
     "LeastSquares",
+    "Momentum",
     "ProgressBar",
     "Result",
     "StopReason",

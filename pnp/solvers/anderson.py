@@ -14,14 +14,19 @@ fixed-point residual never increases, and every accepted proposal shrinks it by 
 Zhang et al. applies, and the guarantee of the plain iteration is kept. In the worst case the
 cost is two evaluations of T per iteration; in practice far fewer iterations are needed.
 
-Works per image of a batch (each with its own memory), on any tensor shape.
+An :class:`~pnp.solvers.accelerators.Accelerator`: :class:`Anderson` holds the settings, and the
+engine keeps one :class:`AndersonState` (the memory) per image of the batch, so each image
+extrapolates from its own history; any tensor shape.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
+
+from .accelerators import Move
 
 __all__ = ["Anderson", "AndersonState"]
 
@@ -48,9 +53,9 @@ class AndersonState:
     rejected: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Anderson:
-    """Safeguarded type-II Anderson acceleration.
+    """Safeguarded type-II Anderson acceleration (settings; the per-image memory is an :class:`AndersonState`).
 
     Args:
         memory: how many past differences to use (m).
@@ -65,7 +70,6 @@ class Anderson:
     regularization: float = 1e-8
     decrease: float = 0.99
     max_bytes: int | None = 1 << 30
-    states: dict[int, AndersonState] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.memory, int) or self.memory < 1:
@@ -77,8 +81,11 @@ class Anderson:
         if self.max_bytes is not None and self.max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive or None, got {self.max_bytes!r}")
 
-    def reset(self) -> None:
-        self.states.clear()
+    def new_state(self) -> AndersonState:
+        return AndersonState()
+
+    def summary(self, state: AndersonState) -> dict[str, int]:
+        return {"accepted": state.accepted, "rejected": state.rejected}
 
     def slots(self, x: torch.Tensor) -> int:
         """How many differences are kept for an iterate like ``x``: ``memory``, or fewer within ``max_bytes``."""
@@ -107,19 +114,20 @@ class Anderson:
             proposal.sub_(dx, alpha=weight).sub_(dg, alpha=weight)
         return proposal.view_as(t_x)
 
-    def step(self, image: int, x: torch.Tensor, t_x: torch.Tensor, apply_map) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-        """One accelerated step for ``image``.
+    def step(self, state: AndersonState, x: torch.Tensor, t_x: torch.Tensor,
+             apply_map: Callable[[torch.Tensor], torch.Tensor]) -> Move:
+        """One accelerated step of one image.
 
         Args:
+            state: this image's memory (created by :meth:`new_state`, kept by the engine).
             x: the current point (maybe a pending proposal); ``t_x = T(x)``.
             apply_map: ``T`` on this one image, for the fallback.
 
         Returns:
-            ``(base, T(base), next_x, evaluations)``: the accepted point (``x``, or the fallback
-            when the proposal is rejected), its image under T, the next point to evaluate, and how
-            many extra evaluations of T were spent (0 or 1).
+            The accepted point (``x``, or the fallback when the proposal is rejected) as ``base``,
+            its image under T, the proposal to evaluate next (also the recorded iterate), and the
+            extra evaluations of T spent (0 or 1).
         """
-        state = self.states.setdefault(image, AndersonState())
         g = t_x - x
         residual = float(torch.linalg.vector_norm(g))
         extra = 0
@@ -138,4 +146,4 @@ class Anderson:
         proposal = self._propose(state, x, t_x, g)
         state.fallback = t_x if proposal is not t_x else None
         state.reference = residual
-        return x, t_x, proposal, extra
+        return Move(x, t_x, proposal, proposal, extra)

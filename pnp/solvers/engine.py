@@ -1,28 +1,31 @@
 """The batched fixed-point loop shared by every solver.
 
-A solver supplies one map ``step(x_active, index) -> x_next`` (its fixed-point operator T,
-restricted to the images ``index`` of the batch that are still iterating) and this loop does the
-rest: per-image stopping on the relative fixed-point residual ``||x_{k+1} - x_k|| / ||x_k||``,
-the NaN/Inf stop, the history, the optional iterates and the callbacks. Printing and progress
-bars live in callbacks, never here.
+A solver supplies one memoryless map ``operator(x_active, index) -> T(x_active)`` (its fixed-point
+operator T, restricted to the images ``index`` of the batch that are still iterating) and this loop
+does the rest: per-image stopping on the relative fixed-point residual ``||T(x_k) - x_k|| / ||x_k||``,
+the NaN/Inf stop, the history, the optional iterates and the callbacks. How the run moves between
+points beyond ``x_{k+1} = T(x_k)`` (Anderson extrapolation, FISTA's momentum) is an
+:class:`~pnp.solvers.accelerators.Accelerator`, whose per-image state this loop owns. Printing and
+progress bars live in callbacks, never here. (``step_size`` is the solver's τ, recorded in the
+history; the map is the operator.)
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import torch
 
 from ..metrics import psnr, ssim
-from .anderson import Anderson
+from .accelerators import Accelerator
 from .result import History, IterationRecord, Result, StopReason
 
-__all__ = ["Callback", "StepMap", "Stopping", "run_fixed_point"]
+__all__ = ["Callback", "FixedPointMap", "Stopping", "run_fixed_point"]
 
-StepMap = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""``step(x_active, index)``: one application of the solver's map to the images ``index``."""
+FixedPointMap = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``operator(x_active, index)``: one application of the solver's map T to the images ``index``."""
 
 ObjectiveFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``objective(x_active, index)``: per-image objective values, shape (n_active,)."""
@@ -63,24 +66,26 @@ def _expand(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _advance(
-    step: StepMap, x: torch.Tensor, index: torch.Tensor, accelerator: Anderson | None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(base, T(base), next point, extra evaluations)`` for the active images."""
-    mapped = step(x, index)
-    extra = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
+    operator: FixedPointMap, point: torch.Tensor, index: torch.Tensor, accelerator: Accelerator | None,
+    states: dict[int, Any],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(base, T(base), next point, iterate, extra evaluations)`` for the active images."""
+    mapped = operator(point, index)
+    extra = torch.zeros(point.shape[0], dtype=torch.int64, device=point.device)
     if accelerator is None:
-        return x, mapped, mapped, extra
-    bases, images, proposals = [], [], []
+        return point, mapped, mapped, mapped, extra
+    moves = []
     for row, image in enumerate(index.tolist()):
         single = index[row : row + 1]
-        base, t_base, proposal, spent = accelerator.step(
-            image, x[row], mapped[row], lambda v, single=single: step(v[None], single)[0]
-        )
-        bases.append(base)
-        images.append(t_base)
-        proposals.append(proposal)
-        extra[row] = spent
-    return _batch(bases), _batch(images), _batch(proposals), extra
+        state = states.setdefault(image, accelerator.new_state())
+        def on_image(v: torch.Tensor, single: torch.Tensor = single) -> torch.Tensor:
+            return operator(v[None], single)[0]
+
+        move = accelerator.step(state, point[row], mapped[row], on_image)
+        moves.append(move)
+        extra[row] = move.extra
+    columns = list(zip(*moves))
+    return (*(_batch(list(column)) for column in columns[:4]), extra)  # type: ignore[return-value]
 
 
 def _batch(rows: list[torch.Tensor]) -> torch.Tensor:
@@ -89,7 +94,7 @@ def _batch(rows: list[torch.Tensor]) -> torch.Tensor:
 
 
 def run_fixed_point(
-    step: StepMap,
+    operator: FixedPointMap,
     x0: torch.Tensor,
     *,
     step_size: float,
@@ -98,16 +103,16 @@ def run_fixed_point(
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
     keep_iterates: bool = False,
-    accelerator: Anderson | None = None,
+    accelerator: Accelerator | None = None,
 ) -> Result:
-    """Iterate ``x_{k+1} = step(x_k)`` on a batch until each image stops.
+    """Iterate ``x_{k+1} = T(x_k)`` (``T = operator``) on a batch until each image stops.
 
     The residual that decides convergence is the fixed-point residual ``‖T(x_k) − x_k‖`` (relative
     to ``‖x_k‖``); for the plain iteration it is ``‖x_{k+1} − x_k‖``. An image that converges ends
     at ``T(x_k)``.
 
     Args:
-        step: the solver's map, applied to the still-active images.
+        operator: the solver's map T, memoryless, applied to the still-active images.
         x0: initial point, (B, ...) with B >= 0.
         step_size: recorded in the history.
         stopping: iteration budget and tolerance.
@@ -115,21 +120,23 @@ def run_fixed_point(
         reference: ground truth shaped like ``x0``; PSNR (and SSIM for images) are recorded.
         callback: called with each :class:`IterationRecord`.
         keep_iterates: keep every iterate (on the CPU) for :meth:`Result.distance_to`.
-        accelerator: e.g. :class:`pnp.solvers.Anderson`; its safeguard keeps the guarantee of the
-            plain iteration. ``history`` then records the evaluations of T per image.
+        accelerator: e.g. :class:`pnp.solvers.Anderson` (its safeguard keeps the guarantee of the
+            plain iteration) or FISTA's :class:`~pnp.solvers.accelerators.Momentum`; its per-image
+            state lives for this run only, and its counters end in ``Result.acceleration``.
+            ``history`` then records the evaluations of T per image.
     """
     if reference is not None and reference.shape != x0.shape:
         raise ValueError(f"reference has shape {tuple(reference.shape)}, expected {tuple(x0.shape)}")
     batch = x0.shape[0]
     x = x0.detach().clone()
+    point = x  # where T is evaluated next: the iterate itself unless an accelerator moves elsewhere
+    states: dict[int, Any] = {}
     active = torch.ones(batch, dtype=torch.bool, device=x.device)
     reasons: list[StopReason] = [StopReason.MAX_ITER] * batch
     iterations = [0] * batch
     history = History()
     iterates = [x.detach().cpu().clone()] if keep_iterates else None
     evaluations = torch.zeros(batch, dtype=torch.int64, device=x.device)
-    if accelerator is not None:
-        accelerator.reset()
     start = time.perf_counter()
     with torch.no_grad():
         for k in range(1, stopping.max_iter + 1):
@@ -137,8 +144,8 @@ def run_fixed_point(
             if index.numel() == 0:
                 break
             everything = index.numel() == batch
-            x_active = x if everything else x[index]  # no copy while every image iterates
-            base, mapped, x_next, extra = _advance(step, x_active, index, accelerator)
+            p_active = point if everything else point[index]  # no copy while every image iterates
+            base, mapped, p_next, x_next, extra = _advance(operator, p_active, index, accelerator, states)
             evaluations[index] += 1 + extra
             residual = _per_image_norm(mapped - base)
             finite = torch.isfinite(residual)  # base is finite, so this is "T(base) is finite", in one pass
@@ -147,14 +154,12 @@ def run_fixed_point(
             # converged images end at T(x_k); the others go on from the next point
             if bool(converged.any()):
                 x_next = torch.where(_expand(converged, x_next), mapped, x_next)
-            safe = finite if accelerator is None else finite & torch.isfinite(x_next.flatten(1)).all(dim=1)
-            if everything and bool(safe.all()):
-                # rebound, never written into (the accelerator may hold views of old iterates); the
-                # iterate keeps the dtype of x0 whatever precision the map computed in
-                x = x_next if x_next.dtype == x.dtype else x_next.to(x.dtype)
-            else:
-                x = x.clone() if everything else x
-                x[index[safe]] = x_next[safe]
+                p_next = x_next if accelerator is None else torch.where(_expand(converged, p_next), mapped, p_next)
+            safe = finite
+            if accelerator is not None:
+                safe = safe & torch.isfinite(x_next.flatten(1)).all(dim=1) & torch.isfinite(p_next.flatten(1)).all(dim=1)
+            x = _updated(x, x_next, index, safe, everything)
+            point = x if accelerator is None else _updated(point, p_next, index, safe, everything)
             for image in index.tolist():
                 iterations[image] = k
             for image in index[~finite].tolist():
@@ -179,4 +184,19 @@ def run_fixed_point(
                 iterates.append(x.detach().cpu().clone())
             if callback is not None:
                 callback(record)
-    return Result(x=x, stop_reasons=tuple(reasons), iterations=tuple(iterations), history=history, iterates=iterates)
+    acceleration = None if accelerator is None else tuple(
+        accelerator.summary(states[i]) if i in states else {} for i in range(batch))
+    return Result(x=x, stop_reasons=tuple(reasons), iterations=tuple(iterations), history=history, iterates=iterates,
+                  acceleration=acceleration)
+
+
+def _updated(current: torch.Tensor, new: torch.Tensor, index: torch.Tensor, safe: torch.Tensor,
+             everything: bool) -> torch.Tensor:
+    """``current`` with the safe rows of ``index`` replaced by ``new``, keeping its dtype."""
+    if everything and bool(safe.all()):
+        # rebound, never written into (an accelerator may hold views of old iterates); the
+        # iterate keeps the dtype of x0 whatever precision the map computed in
+        return new if new.dtype == current.dtype else new.to(current.dtype)
+    current = current.clone() if everything else current
+    current[index[safe]] = new[safe].to(current.dtype)
+    return current

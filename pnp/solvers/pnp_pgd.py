@@ -80,13 +80,13 @@ def pnp_pgd(
     start = data.initial_point(x0)
     tau = resolve_step(physics, start, step, force=force)
 
-    def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def operator(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         denoised = denoiser(x - tau * data.gradient(x, index), sigma)
         if relaxation == 1.0:
             return denoised
         return (1 - relaxation) * x + relaxation * denoised
 
     return run_fixed_point(
-        step_map, start, step_size=tau, stopping=stopping, reference=reference,
+        operator, start, step_size=tau, stopping=stopping, reference=reference,
         callback=callback, keep_iterates=keep_iterates, accelerator=acceleration,
     )

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 from deepinv.physics import LinearPhysics
 
+from .accelerators import Momentum
 from .data_fidelity import LeastSquares, check_measurements, resolve_step
 from .engine import Callback, Stopping, run_fixed_point
 from .result import Result
@@ -145,27 +146,18 @@ def _proximal_gradient(
     start = data.initial_point(x0)
     tau = (resolve_step(physics, start, step, force=force, limit=1.0, closed=True) if accelerated
            else resolve_step(physics, start, step, force=force))
-    extrapolated = start.detach().clone()
-    momentum = torch.ones(start.shape[0], dtype=start.dtype, device=start.device)
 
-    def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        z = extrapolated[index] if accelerated else x
-        x_next = prox(z - tau * data.gradient(z, index), tau)
-        if accelerated:
-            t = momentum[index]
-            t_next = (1 + torch.sqrt(1 + 4 * t.square())) / 2
-            weight = ((t - 1) / t_next).view(-1, *([1] * (x.ndim - 1)))
-            extrapolated[index] = x_next + weight * (x_next - x)
-            momentum[index] = t_next
-        return x_next
+    def prox_gradient(z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return prox(z - tau * data.gradient(z, index), tau)
 
     def objective(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         assert prior is not None
         return data.value(x, index) + prior(x)
 
     return run_fixed_point(
-        step_map, start, step_size=tau, stopping=stopping, objective=None if prior is None else objective,
+        prox_gradient, start, step_size=tau, stopping=stopping, objective=None if prior is None else objective,
         reference=reference, callback=callback, keep_iterates=keep_iterates,
+        accelerator=Momentum() if accelerated else None,
     )
 
 
@@ -195,10 +187,10 @@ def projected_gradient(
     start = project(data.initial_point(x0))
     tau = resolve_step(physics, start, step, force=force)
 
-    def step_map(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def projected_step(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return project(x - tau * data.gradient(x, index))
 
     return run_fixed_point(
-        step_map, start, step_size=tau, stopping=stopping, objective=data.value,
+        projected_step, start, step_size=tau, stopping=stopping, objective=data.value,
         reference=reference, callback=callback, keep_iterates=keep_iterates,
     )

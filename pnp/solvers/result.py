@@ -121,6 +121,8 @@ class Result:
         iterations: iterations run for each image (each image stops on its own).
         history: per-iteration :class:`History`.
         iterates: x_0, x_1, ... (on the CPU) when the solver was asked to keep them, else None.
+        acceleration: per image, the accelerator's counters (Anderson: accepted and rejected
+            proposals), or None for a plain run.
     """
 
     x: torch.Tensor
@@ -128,6 +130,7 @@ class Result:
     iterations: tuple[int, ...]
     history: History
     iterates: list[torch.Tensor] | None = None
+    acceleration: tuple[dict[str, int], ...] | None = None
 
     @property
     def converged(self) -> bool:

@@ -24,6 +24,7 @@ from ..device import Precision, precision
 from ..metrics import before_after
 from ..operators import Blur, Boundary
 from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd, tikhonov_estimate
+from ..shapes import check_images
 
 __all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur", "starting_point"]
 
@@ -109,10 +110,7 @@ def simulate_blur(
 
 
 def _check_image(image: torch.Tensor, name: str) -> None:
-    if image.ndim != 4 or image.shape[0] != 1 or image.shape[1] not in (1, 3):
-        raise ValueError(f"{name} must have shape (1, C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
-    if not torch.isfinite(image).all():
-        raise ValueError(f"{name} contains NaN or Inf values")
+    check_images(image, name, channels=(1, 3), single=True, finite=True)
 
 
 TILE = 1024

@@ -9,6 +9,7 @@ import torch
 
 from ..denoisers.adapters import ColourOnGrey
 from ..metrics import before_after
+from ..shapes import check_images
 
 __all__ = ["Denoising", "denoise", "simulate_noise"]
 
@@ -40,10 +41,7 @@ def denoise(
     noisy: torch.Tensor, denoiser: torch.nn.Module, sigma: float, *, reference: torch.Tensor | None = None
 ) -> Denoising:
     """Apply ``denoiser(noisy, sigma)`` once to a (1, C, H, W) image (grey images via :class:`ColourOnGrey`)."""
-    if noisy.ndim != 4 or noisy.shape[1] not in (1, 3):
-        raise ValueError(f"the noisy image must have shape (1, C, H, W) with C = 1 or 3, got {tuple(noisy.shape)}")
-    if not torch.isfinite(noisy).all():
-        raise ValueError("the noisy image contains NaN or Inf values")
+    check_images(noisy, "the noisy image", channels=(1, 3), finite=True)
     start = time.perf_counter()
     with torch.inference_mode():
         restored = ColourOnGrey(denoiser)(noisy, sigma).clamp(0, 1)

@@ -16,7 +16,7 @@ InvNet_L built from non-expansive Euler blocks, ISTA and projected gradient desc
 from .classical import LambdaSearch, SolverRun, feasible_sets, filled_history, ista_grid_search, run_solvers
 from .data import Arc, ToyData, make_data, sample_arc, seeded_generator
 from .experiment import QUICK_OPTIONS, TRAIN_SIZES, ToyConfig, run_toy
-from .invnet import Certificate, EulerBlock, InvNet, certificate, empirical_lipschitz
+from .invnet import ToyCertificate, DenseEulerBlock, InvNet, certificate, empirical_lipschitz
 from .results import LipschitzCheck, Row, ToyResults, factor_label
 from .tikhonov import (
     GridSearch,
@@ -34,8 +34,8 @@ __all__ = [
     "QUICK_OPTIONS",
     "TRAIN_SIZES",
     "Arc",
-    "Certificate",
-    "EulerBlock",
+    "ToyCertificate",
+    "DenseEulerBlock",
     "GridSearch",
     "InvNet",
     "LambdaSearch",

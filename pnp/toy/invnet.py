@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["Certificate", "EulerBlock", "InvNet", "certificate", "empirical_lipschitz"]
+__all__ = ["ToyCertificate", "DenseEulerBlock", "InvNet", "certificate", "empirical_lipschitz"]
 
 
-class EulerBlock(nn.Module):
+class DenseEulerBlock(nn.Module):
     """``x -> x - h W^T ReLU(W x + b)`` on (B, width), non-expansive by the step rule above.
 
     Args:
@@ -114,14 +114,14 @@ class InvNet(nn.Module):
         if width < dim or depth < 0:
             raise ValueError(f"need width >= {dim} and depth >= 0, got width={width}, depth={depth}")
         self.lipschitz, self.width, self.dim = float(lipschitz), width, dim
-        self.blocks = nn.ModuleList(EulerBlock(width, generator=generator, delta=delta) for _ in range(depth))
+        self.blocks = nn.ModuleList(DenseEulerBlock(width, generator=generator, delta=delta) for _ in range(depth))
         self.scale = nn.Parameter(torch.ones((), dtype=torch.float64))
         self.clamp_scale()
 
     @property
-    def euler_blocks(self) -> list[EulerBlock]:
+    def euler_blocks(self) -> list[DenseEulerBlock]:
         """The blocks, typed (``self.blocks`` is the ``nn.ModuleList`` that registers them)."""
-        return [cast(EulerBlock, block) for block in self.blocks]
+        return [cast(DenseEulerBlock, block) for block in self.blocks]
 
     @torch.no_grad()
     def clamp_scale(self) -> None:
@@ -138,7 +138,7 @@ class InvNet(nn.Module):
 
 
 @dataclass(frozen=True)
-class Certificate:
+class ToyCertificate:
     """Proof data for ``InvNet_L``: every block has ``h ||W||^2 < 2`` (exact norm), so the network
     is ``|c|``-Lipschitz; ``bound = |c| <= L`` when ``valid``."""
 
@@ -155,11 +155,11 @@ class Certificate:
         return all(v < 2.0 for v in self.step_times_sqnorms) and self.bound <= self.lipschitz
 
 
-def certificate(model: InvNet) -> Certificate:
+def certificate(model: InvNet) -> ToyCertificate:
     """The Lipschitz certificate of ``model`` as evaluated in ``eval()`` mode (exact norms)."""
     with torch.no_grad():
         scale = float(model.scale.clamp(-model.lipschitz, model.lipschitz))
-    return Certificate(
+    return ToyCertificate(
         lipschitz=model.lipschitz, scale=scale,
         step_times_sqnorms=tuple(block.step_times_sqnorm() for block in model.euler_blocks),
     )

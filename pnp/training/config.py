@@ -5,26 +5,43 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 
+import torch
+
 __all__ = ["ModelConfig", "NoiseRange", "TrainConfig", "quick"]
 
 
 @dataclass(frozen=True)
 class NoiseRange:
-    """Gaussian noise level per patch: ``low`` when ``high`` is None, else uniform in [low, high]."""
+    """Gaussian noise level per patch: ``low`` when ``high`` is None, else drawn in [low, high],
+    uniformly, or with ``log_uniform`` uniformly in log σ (as many patches at 0.005-0.01 as at 0.1-0.2)."""
 
     low: float = 0.15
     high: float | None = None
+    log_uniform: bool = False
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.low) and self.low >= 0):
             raise ValueError(f"noise level must be >= 0, got {self.low}")
         if self.high is not None and not (math.isfinite(self.high) and self.high >= self.low):
             raise ValueError(f"noise range needs high >= low, got [{self.low}, {self.high}]")
+        if self.log_uniform and (self.high is None or self.low <= 0):
+            raise ValueError(f"a log-uniform noise range needs 0 < low <= high, got [{self.low}, {self.high}]")
 
     @property
     def nominal(self) -> float:
         """The level the model is named and validated at (the middle of a range)."""
-        return self.low if self.high is None else (self.low + self.high) / 2
+        if self.high is None:
+            return self.low
+        return math.sqrt(self.low * self.high) if self.log_uniform else (self.low + self.high) / 2
+
+    def draw(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """``count`` noise levels as (count, 1, 1, 1) (the generator is used only for a range)."""
+        if self.high is None:
+            return torch.full((count, 1, 1, 1), self.low)
+        u = torch.rand((count, 1, 1, 1), generator=generator)
+        if self.log_uniform:
+            return torch.exp(math.log(self.low) + (math.log(self.high) - math.log(self.low)) * u)
+        return self.low + (self.high - self.low) * u
 
 
 @dataclass(frozen=True)
@@ -32,7 +49,10 @@ class ModelConfig:
     """Architecture: ``name`` in {"euler", "dncnn"}; ``channels`` and ``blocks`` (Euler blocks, or
     DnCNN depth); ``in_channels`` 3 (colour) or 1 (grayscale). Euler only: ``flow_time`` T per block
     and ``max_substeps`` (a cap on the sub-steps per block, which bounds the cost of one call; at the
-    cap a block integrates for less than T and stays certified), see :class:`pnp.denoisers.FlowConfig`."""
+    cap a block integrates for less than T and stays certified), see :class:`pnp.denoisers.FlowConfig`.
+    Multi-scale Euler only: ``scales`` blocks per resolution level, finest first (replaces ``blocks``),
+    and ``hidden`` output channels of every ``W``; ``noise_channel`` conditions the net on the noise
+    level (train it on a range, ``NoiseRange(low, high)``; see :class:`pnp.denoisers.MultiscaleEulerDenoiser`)."""
 
     name: str = "euler"
     channels: int = 64
@@ -40,8 +60,19 @@ class ModelConfig:
     in_channels: int = 3
     flow_time: float = 1.0
     max_substeps: int | None = None
+    scales: tuple[int, ...] | None = None
+    hidden: int | None = None
+    noise_channel: bool = False
 
     def __post_init__(self) -> None:
+        if self.scales is not None:
+            object.__setattr__(self, "scales", tuple(self.scales))
+            if self.name != "euler" or not self.scales or any(not isinstance(n, int) or n < 1 for n in self.scales):
+                raise ValueError(f"scales (Euler only) must be positive block counts, got {self.scales!r}")
+        if self.noise_channel and self.name != "euler":
+            raise ValueError("noise-channel (one Euler net for every noise level) is for Euler nets only")
+        if self.hidden is not None and (self.name != "euler" or not isinstance(self.hidden, int) or self.hidden < 1):
+            raise ValueError(f"hidden (Euler only) must be a positive integer, got {self.hidden!r}")
         if self.name not in ("euler", "dncnn"):
             raise ValueError(f"unknown model {self.name!r}; choose euler or dncnn")
         if self.in_channels not in (1, 3):

@@ -141,10 +141,7 @@ class _Run:
     # -- one step -------------------------------------------------------------------------
     def noisy_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         clean = self.patches(self.config.batch_size)
-        low, high = self.config.noise.low, self.config.noise.high
-        sigma = torch.full((clean.shape[0], 1, 1, 1), low)
-        if high is not None:
-            sigma = low + (high - low) * torch.rand(sigma.shape, generator=self.noise)
+        sigma = self.config.noise.draw(clean.shape[0], self.noise)
         noisy = clean + sigma * torch.randn(clean.shape, generator=self.noise)
         device = self.processes.device
         pin = device.type == "cuda"

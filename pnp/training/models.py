@@ -33,16 +33,20 @@ class EulerFamily:
     """
 
     def build(self, config: ModelConfig) -> torch.nn.Module:
-        from ..denoisers import EulerDenoiser, FlowConfig
+        from ..denoisers import EulerDenoiser, FlowConfig, MultiscaleEulerDenoiser
 
         flow = FlowConfig(time=config.flow_time, max_substeps=config.max_substeps)
+        if config.scales is not None or config.hidden is not None or config.noise_channel:
+            return MultiscaleEulerDenoiser(in_channels=config.in_channels, channels=config.channels,
+                                           scales=config.scales or (config.blocks,), hidden=config.hidden, flow=flow,
+                                           noise_channel=config.noise_channel)
         return EulerDenoiser(in_channels=config.in_channels, channels=config.channels, blocks=config.blocks, flow=flow)
 
     def diagnostics(self, model: torch.nn.Module) -> dict:
-        from ..denoisers import EulerDenoiser
+        from ..denoisers import EulerDenoiser, MultiscaleEulerDenoiser
 
-        if not isinstance(model, EulerDenoiser):
-            raise TypeError(f"expected an EulerDenoiser, got {type(model).__name__}")
+        if not isinstance(model, (EulerDenoiser, MultiscaleEulerDenoiser)):
+            raise TypeError(f"expected an Euler net, got {type(model).__name__}")
         estimates = [float(block.norm_estimate) for block in model.euler_blocks]
         return {"max_norm_estimate": max(estimates), "mean_norm_estimate": sum(estimates) / len(estimates)}
 

@@ -1,0 +1,112 @@
+"""Compare certified prior architectures trained for about equal CPU time (issue #18, point 1).
+
+Each candidate (a checkpoint path or a shipped name) is scored on
+- denoising at its training noise level on the first N BSDS500 ``val`` images, full size (the same
+  noisy draws for every candidate: the noise is seeded by the image's index);
+- deblurring on BSDS500 *train* problems (central crops, Levin kernels, circular blur, sigma 0.01
+  and 0.03) as the prior of ``pnp deblur``'s solver (Tikhonov start, Anderson, tolerance 1e-4),
+  strength 1; ``val`` and CBSD10 are not used for this;
+- its cost: seconds per call on a 481x321 colour image, sub-steps weighted by resolution;
+- its proven averagedness constant (``certify``, proven part).
+
+Usage:
+    python benchmarks/architecture_ablation.py euler-sigma0.01 runs/ablation/ms433/model.pt ... \
+        --data ../shared/datasets/BSDS500 --out benchmarks/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pnp.benchmarks import deblurring  # noqa: E402
+from pnp.benchmarks.speed import seconds_per_call  # noqa: E402
+from pnp.benchmarks.tables import Table, publish  # noqa: E402
+from pnp.denoisers import certify, load  # noqa: E402
+from pnp.io import read_image  # noqa: E402
+from pnp.metrics import psnr  # noqa: E402
+from pnp.training import find_bsds500  # noqa: E402
+
+SIGMAS = (0.01, 0.03)
+KERNELS = (1, 3, 5, 8)
+
+
+
+def denoising_psnr(model, files: list[Path], sigma: float) -> float:
+    """Mean PSNR over ``files`` at noise ``sigma``, noise seeded by the image's index."""
+    values = []
+    for index, path in enumerate(files):
+        clean = read_image(path).image
+        noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(index))
+        with torch.inference_mode():
+            values.append(float(psnr(model(clean + sigma * noise, sigma).clamp(0, 1), clean)))
+    return sum(values) / len(values)
+
+
+def relative_cost(model) -> float | None:
+    """Sub-steps weighted by the pixels of their level (a full-resolution sub-step counts 1)."""
+    if hasattr(model, "relative_cost"):
+        return model.relative_cost()
+    return float(sum(model.substep_counts())) if hasattr(model, "substep_counts") else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("candidates", nargs="+", help="checkpoint paths or shipped names")
+    parser.add_argument("--data", type=Path, required=True, help="BSDS500 root")
+    parser.add_argument("--val-images", type=int, default=100, help="first N val images for denoising")
+    parser.add_argument("--train-images", type=int, default=3, help="first N train images for deblurring")
+    parser.add_argument("--crop", type=int, default=192)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+
+    splits = find_bsds500(args.data)
+    val, train = splits.val[: args.val_images], splits.train[: args.train_images]
+    table = Table("Certified prior architectures at about equal CPU training time",
+                  ["candidate", "architecture", "config", "sigma_train", "steps", "training_seconds",
+                   "val_psnr_training", "denoising_psnr", "relative_cost", "seconds_per_call_481x321", "alpha",
+                   *[f"deblur_psnr_sigma{s:g}" for s in SIGMAS], "deblur_iterations"])
+    for candidate in args.candidates:
+        model = load(candidate).eval()
+        card = model.metadata
+        sigma = float(card["noise_level"])
+        config = card.get("config", {})
+        shape = config.get("scales") or config.get("blocks")
+        row = {"candidate": Path(candidate).parent.name if candidate.endswith(".pt") else candidate,
+               "architecture": card.get("architecture"),
+               "config": f"C={config.get('channels')}, blocks={shape}, hidden={config.get('hidden', config.get('channels'))}",
+               "sigma_train": sigma, "steps": card.get("steps"), "training_seconds": card.get("seconds"),
+               "val_psnr_training": card.get("validation_psnr"),
+               "denoising_psnr": denoising_psnr(model, val, sigma), "relative_cost": relative_cost(model),
+               "seconds_per_call_481x321": seconds_per_call(model),
+               "alpha": certify(model, empirical=False).alpha}
+        iterations = []
+        for level in SIGMAS:
+            problems = deblurring.observations(train, KERNELS, [level], crop=args.crop)
+            scores = [deblurring.score(p, deblurring.pnp_method(model, 300, 1e-4)) for p in problems]
+            row[f"deblur_psnr_sigma{level:g}"] = sum(s["psnr"] for s in scores) / len(scores)
+            iterations += [s["iterations"] for s in scores]
+        row["deblur_iterations"] = sum(iterations) / len(iterations)
+        print(row, flush=True)
+        table.add(**row)
+    table.notes += [
+        f"denoising_psnr: the first {len(val)} BSDS500 val images, full size, at the candidate's training sigma, "
+        "noise seeded by the image's index (the same draws for every candidate). val_psnr_training: the "
+        "training run's own validation number (its first val images).",
+        f"deblur_psnr_sigmaS: BSDS500 train images {', '.join(p.stem for p in train)}, central {args.crop}x{args.crop} "
+        f"crops, Levin kernels {KERNELS}, circular blur, PnP-PGD as pnp deblur (Tikhonov start, Anderson, "
+        "tolerance 1e-4, at most 300 iterations), strength 1. relative_cost: sub-steps weighted by the pixels of "
+        "their resolution level. seconds_per_call_481x321: one call, "
+        f"{torch.get_num_threads()} torch thread(s) (other jobs may have shared the CPU). alpha: proven.",
+    ]
+    publish(table, args.out, "architecture_ablation")
+
+
+if __name__ == "__main__":
+    main()
