@@ -134,3 +134,18 @@ def test_a_noise_conditioned_net_is_averaged_with_one_alpha_at_every_level(gener
         net(a, -0.1)
     with pytest.raises(ValueError, match="noise channel"):
         MultiscaleEulerDenoiser(in_channels=3, channels=3, noise_channel=True)
+
+
+@pytest.mark.parametrize("name", ["euler-sigma0.01", "euler-sigma0.02", "euler-sigma0.05", "euler-sigma0.15"])
+def test_every_shipped_prior_as_pnp_deblur_wraps_it_states_its_alpha(name):
+    from pnp.choices import PriorBorder
+    from pnp.tasks.deblur import DeblurOptions, wrapped_prior
+
+    model = load(name)
+    alpha = model.averagedness().alpha
+    large = torch.zeros(1, 1, 1100, 40)  # grey and over the tile size: every wrapper is used
+    for options in (DeblurOptions(), DeblurOptions(strength=0.5, prior_border=PriorBorder.MIRROR)):
+        prior = wrapped_prior(model, options, large)
+        stated = certify(prior, empirical=False)
+        assert stated.certified and math.isclose(stated.alpha, options.strength * alpha, rel_tol=1e-12), stated.reason
+    assert isinstance(wrapped_prior(model, DeblurOptions(), large), Tiled)

@@ -46,6 +46,10 @@ class ColourOnGrey(Denoiser):
             return self.denoiser(x, sigma)
         return self.denoiser(x.expand(-1, 3, -1, -1).contiguous(), sigma).mean(dim=1, keepdim=True)
 
+    def averagedness(self) -> Averagedness:
+        """The colour denoiser's α (module docstring)."""
+        return _kept(self.denoiser, "grey images through the colour net (1/3 E^T D E) keep alpha")
+
 
 def _convolutions(network: torch.nn.Module) -> tuple[list, list[torch.nn.Conv2d]]:
     """The Euler blocks and zero-padded ``nn.Conv2d`` layers of ``network``; refuses a network with none."""
@@ -100,11 +104,7 @@ class MirrorEmbedded(Denoiser):
 
     def averagedness(self) -> Averagedness:
         """The inner denoiser's statement: the embedding keeps α (module docstring)."""
-        from .certificate import statement
-
-        inner = statement(self.denoiser)
-        return dataclasses.replace(
-            inner, reason=inner.reason + "; mirror embedding (an isometry and a scaling conjugation) keeps alpha")
+        return _kept(self.denoiser, "mirror embedding (an isometry and a scaling conjugation) keeps alpha")
 
 
 class Relaxed(Denoiser):
@@ -175,8 +175,28 @@ class Tiled(Denoiser):
                 out[..., top:bottom, left:right] = block[..., top - y0 : bottom - y0, left - x0 : right - x0]
         return out
 
+    def averagedness(self) -> Averagedness:
+        """The inner denoiser's α: with ``overlap`` at least the receptive radius every tile computes
+        exactly the whole-image map (up to round-off); a smaller overlap states nothing."""
+        try:
+            enough = self.overlap >= receptive_radius(self.denoiser)
+        except ValueError:
+            enough = False
+        if not enough:
+            return Averagedness(None, False, f"tiles with overlap {self.overlap} below the receptive radius "
+                                             "compute another map; nothing is stated")
+        return _kept(self.denoiser, "tiles with overlap >= the receptive radius compute the same map")
+
     def extra_repr(self) -> str:
         return f"tile={self.tile}, overlap={self.overlap}"
+
+
+def _kept(denoiser: torch.nn.Module, why: str) -> Averagedness:
+    """The statement of ``denoiser`` with ``why`` the wrapper keeps it appended (when it states an α)."""
+    from .certificate import statement
+
+    inner = statement(denoiser)
+    return inner if inner.alpha is None else dataclasses.replace(inner, reason=f"{inner.reason}; {why}")
 
 
 def size_unit(denoiser: torch.nn.Module) -> int:

@@ -26,7 +26,8 @@ from ..operators import Blur, Boundary
 from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd, tikhonov_estimate
 from ..shapes import check_images
 
-__all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur", "starting_point"]
+__all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur", "starting_point",
+           "wrapped_prior"]
 
 
 def prior_noise_level(noise_level: float) -> float:
@@ -124,6 +125,20 @@ def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Mod
         return prior
 
 
+def wrapped_prior(denoiser: torch.nn.Module, options: DeblurOptions, observed: torch.Tensor) -> torch.nn.Module:
+    """The map :func:`deblur` uses as its prior: ``denoiser`` (TV warm-started), mirror-embedded when
+    asked, through :class:`ColourOnGrey`, tiled for large images, relaxed to θ; each wrapper states
+    the α it keeps, so ``certify`` of the result states the prior's constant."""
+    if isinstance(denoiser, TV):  # warm-started inner solves: the same prox, several times faster
+        denoiser = denoiser.warm_started()
+    if PriorBorder(options.prior_border) is PriorBorder.MIRROR:
+        denoiser = MirrorEmbedded(denoiser)
+    prior = _bounded_memory(ColourOnGrey(denoiser), observed)
+    if options.strength != 1.0:
+        prior = Relaxed(prior, options.strength)
+    return prior
+
+
 def deblur(
     observed: torch.Tensor,
     kernel: torch.Tensor,
@@ -143,13 +158,7 @@ def deblur(
     if reference is not None and reference.shape != observed.shape:
         raise ValueError(f"reference has shape {tuple(reference.shape)}, expected {tuple(observed.shape)}")
     physics = Blur(kernel, boundary=options.boundary).to(observed.device)
-    if isinstance(denoiser, TV):  # warm-started inner solves: the same prox, several times faster
-        denoiser = denoiser.warm_started()
-    if PriorBorder(options.prior_border) is PriorBorder.MIRROR:
-        denoiser = MirrorEmbedded(denoiser)
-    prior = _bounded_memory(ColourOnGrey(denoiser), observed)
-    if options.strength != 1.0:
-        prior = Relaxed(prior, options.strength)
+    prior = wrapped_prior(denoiser, options, observed)
     start = time.perf_counter()
     with torch.inference_mode(), precision(options.precision, observed.device):
         x0 = starting_point(physics, observed, options.noise_level, options.start)
