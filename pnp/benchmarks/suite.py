@@ -101,7 +101,7 @@ def _model(name: str, settings: Settings):
 def _prior(family: str, settings: Settings, sigma: float):
     """The deblurring prior of ``family`` for noise level ``sigma``: ``settings.prior_euler`` /
     ``prior_dncnn`` when given, else the shipped weights ``pnp deblur`` would take."""
-    name = getattr(settings, f"prior_{family}")
+    name = {"euler": settings.prior_euler, "dncnn": settings.prior_dncnn}[family]
     if name is not None:
         return _model(name, settings)
     return load(family, sigma=prior_noise_level(sigma), nearest=True).to(settings.device).eval()
