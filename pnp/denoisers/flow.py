@@ -43,7 +43,7 @@ Integrators (:class:`Integrator`), each a map applied n times:
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -309,22 +309,23 @@ class EulerBlock(nn.Module):
         return f"channels={self.channels}{width}, rule={c.step_rule.value}, integrator={c.integrator.value}"
 
 
+class _HasEulerBlocks(Protocol):
+    @property
+    def euler_blocks(self) -> list[EulerBlock]: ...
+
+
 class ScheduledBlocks:
     """For a network of :class:`EulerBlock` s (its ``euler_blocks``, in the order they run): fix,
     verify and count their sub-step schedules."""
 
-    @property
-    def euler_blocks(self) -> list[EulerBlock]:
-        raise NotImplementedError
-
-    def freeze(self) -> list[BlockSchedule]:
+    def freeze(self: _HasEulerBlocks) -> list[BlockSchedule]:
         """Fix every block's sub-step count and size from the rigorous norm bound (for export)."""
         return [block.freeze() for block in self.euler_blocks]
 
-    def adopt_stored(self) -> list[BlockSchedule]:
+    def adopt_stored(self: _HasEulerBlocks) -> list[BlockSchedule]:
         """Validate the stored schedules against fresh rigorous bounds (raises ``ScheduleError``)."""
         return [block.adopt_stored() for block in self.euler_blocks]
 
-    def substep_counts(self) -> list[int]:
+    def substep_counts(self: _HasEulerBlocks) -> list[int]:
         """Sub-steps per block of the eval schedule (a cost measure: F evaluations scale with it)."""
         return [block.eval_schedule().substeps for block in self.euler_blocks]

@@ -20,12 +20,14 @@ Shapes: every part maps (B, C, H, W) to the same shape; :class:`HaarCoarse` need
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import nn
 
 from .averaged import Averagedness, compose_alpha, one_minus_alpha
+from .certificate import statement
 
 __all__ = ["AveragedMap", "Chain", "HaarCoarse", "compose", "haar_analysis", "haar_synthesis"]
 
@@ -47,8 +49,6 @@ def compose(statements: Sequence[Averagedness], what: str = "composition") -> Av
     in the order given. A chain with no parts is refused (the identity is no useful prior)."""
     if not statements:
         raise ValueError(f"a {what} needs at least one part")
-    from dataclasses import replace
-
     blocks = tuple(replace(b, index=i) for i, b in enumerate(b for s in statements for b in s.blocks))
     alphas = [s.alpha for s in statements]
     if any(a is None for a in alphas) or not all(s.certified for s in statements):
@@ -60,13 +60,6 @@ def compose(statements: Sequence[Averagedness], what: str = "composition") -> Av
     reason = "; ".join([f"{_COMPOSED} {len(blocks) or len(statements)} averaged parts (Combettes-Yamada)",
                         *dict.fromkeys(phrases)])
     return Averagedness(alpha, alpha < 1 and rest > 0, reason, blocks, 1.0, rest)
-
-
-def statement_of(part: object) -> Averagedness:
-    """``part.averagedness()`` for an :class:`AveragedMap`, else an uncertified statement."""
-    if isinstance(part, AveragedMap):
-        return part.averagedness()
-    return Averagedness(None, False, f"{type(part).__name__} states no averagedness property")
 
 
 class Chain(nn.Module):
@@ -84,7 +77,7 @@ class Chain(nn.Module):
         return z
 
     def averagedness(self) -> Averagedness:
-        return compose([statement_of(part) for part in self.parts], "chain")
+        return compose([statement(part) for part in self.parts], "chain")
 
 
 # The orthonormal 2-D Haar mixing of the 2x2 polyphase components (a, b, c, d) = offsets
@@ -128,9 +121,7 @@ class HaarCoarse(nn.Module):
         return haar_synthesis(self.inner(low), details)
 
     def averagedness(self) -> Averagedness:
-        inner = statement_of(self.inner)
+        inner = statement(self.inner)
         if inner.alpha is None:
             return inner
-        from dataclasses import replace
-
         return replace(inner, reason=f"{inner.reason}; {_ON_LOW_PASS}")
