@@ -17,25 +17,23 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from pnp.evaluation import deblurring
+from pnp.evaluation.speed import seconds_per_call
+from pnp.evaluation.tables import Table, publish
+from pnp.denoisers import certify, load
+from pnp.io import read_image
+from pnp.metrics import psnr
+from pnp.training import find_bsds500
 
-from pnp.benchmarks import deblurring  # noqa: E402
-from pnp.benchmarks.speed import seconds_per_call  # noqa: E402
-from pnp.benchmarks.tables import Table, publish  # noqa: E402
-from pnp.denoisers import certify, load  # noqa: E402
-from pnp.io import read_image  # noqa: E402
-from pnp.metrics import psnr  # noqa: E402
-from pnp.training import find_bsds500  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 SIGMAS = (0.01, 0.03)
 KERNELS = (1, 3, 5, 8)
-
 
 
 def denoising_psnr(model, files: list[Path], sigma: float) -> float:

@@ -25,15 +25,14 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from pnp.evaluation.tables import Table, publish
+from pnp.demo import builtin_image
+from pnp.io import read_image, write_image
+from pnp.metrics import psnr
+from pnp.operators import Boundary, kernels
+from pnp.tasks import simulate_blur
 
-from pnp.benchmarks.tables import Table, publish  # noqa: E402
-from pnp.demo import builtin_image  # noqa: E402
-from pnp.io import read_image, write_image  # noqa: E402
-from pnp.metrics import psnr  # noqa: E402
-from pnp.operators import Boundary, kernels  # noqa: E402
-from pnp.tasks import simulate_blur  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def make_images(folder: Path, width: int, height: int) -> tuple[torch.Tensor, Path]:

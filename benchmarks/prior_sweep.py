@@ -15,24 +15,22 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from pnp.evaluation import deblurring
+from pnp.evaluation.speed import seconds_per_call
+from pnp.evaluation.tables import Table, publish
+from pnp.denoisers import load
+from pnp.denoisers.adapters import Relaxed
+from pnp.training import find_bsds500
 
-from pnp.benchmarks import deblurring  # noqa: E402
-from pnp.benchmarks.speed import seconds_per_call  # noqa: E402
-from pnp.benchmarks.tables import Table, publish  # noqa: E402
-from pnp.denoisers import load  # noqa: E402
-from pnp.denoisers.adapters import Relaxed  # noqa: E402
-from pnp.training import find_bsds500  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 STRENGTHS = (0.5, 0.75, 1.0)
 SIGMAS = (0.01, 0.03)
-
 
 
 def main() -> None:

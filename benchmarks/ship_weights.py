@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from pnp.denoisers import load, save_checkpoint  # noqa: E402
-from pnp.denoisers.zoo import WEIGHTS_DIR  # noqa: E402
+from pnp.denoisers import load, save_checkpoint
+from pnp.denoisers.zoo import WEIGHTS_DIR
 
 
 def main() -> None:

@@ -26,11 +26,10 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from pnp.evaluation.tables import Table, publish
+from pnp.training import find_bsds500
 
-from pnp.benchmarks.tables import Table, publish  # noqa: E402
-from pnp.training import find_bsds500  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(image: Path, folder: Path, name: str, extra: list[str]) -> tuple[dict, float]:

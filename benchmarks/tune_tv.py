@@ -7,7 +7,7 @@ extended while the best point is on its edge, then two refinements with ratios 2
 2^(1/4). Writes the chosen weights to ``pnp/denoisers/data/tv_weights.json`` (package data read by
 ``TV()``) and a report to ``benchmarks/results/tv_tuning.md``.
 
-Usage: python benchmarks/tune_tv.py [--images 8] [--crop 128] [--sigmas 0.05 0.10 0.15 0.01 0.02 0.03]
+Usage: python benchmarks/tune_tv.py --data BSDS500/data/images/train [--images 8] [--crop 128] [--sigmas 0.05 0.10 0.15 0.01 0.02 0.03]
 """
 
 from __future__ import annotations
@@ -23,14 +23,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from pnp.denoisers import TV
+from pnp.io import atomic_write_bytes
+from pnp.metrics import psnr
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from pnp.denoisers import TV  # noqa: E402
-from pnp.io import atomic_write_bytes  # noqa: E402
-from pnp.metrics import psnr  # noqa: E402
-
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "BSDS500" / "data" / "images" / "train"
 
 
 def load_crops(folder: Path, count: int, crop: int) -> tuple[torch.Tensor, list[str]]:
@@ -107,7 +104,8 @@ def report(path: Path, results: dict, meta: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, required=True,
+                        help="a folder of train images, e.g. ../shared/datasets/BSDS500/data/images/train")
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--sigmas", type=float, nargs="+", default=[0.05, 0.10, 0.15, 0.01, 0.02, 0.03])

@@ -1,8 +1,8 @@
 """The vocabularies users choose from, as string enums with no heavy imports.
 
 Each enum is defined once here and re-exported where it belongs (``pnp.operators.Boundary``,
-``pnp.device.Precision``, ``pnp.tasks.Start``, ``pnp.benchmarks.protocol.ImageSet``,
-``pnp.benchmarks.standard.Method``), so the command line can list the choices in ``--help``
+``pnp.device.Precision``, ``pnp.tasks.Start``, ``pnp.evaluation.protocol.ImageSet``,
+``pnp.evaluation.standard.Method``), so the command line can list the choices in ``--help``
 without loading torch.
 """
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from pnp.benchmarks import Provenance, Table
+from pnp.evaluation import Provenance, Table
 from pnp.cli import app
 from pnp.denoisers import DnCNN, EulerDenoiser, save_checkpoint
 
@@ -74,7 +74,7 @@ def test_benchmark_all_quick_with_shipped_models(tmp_path):
 
 
 def test_denoising_tables_keep_per_image_scores_and_the_cbsd68_subset(tmp_path):
-    from pnp.benchmarks.denoising import CBSD68_IDS, Method, denoising_tables
+    from pnp.evaluation.denoising import CBSD68_IDS, Method, denoising_tables
     from pnp.io import write_image
 
     assert len(CBSD68_IDS) == 68 and {"3096", "102061"} <= CBSD68_IDS and "8023" not in CBSD68_IDS
@@ -99,7 +99,7 @@ def test_denoising_tables_keep_per_image_scores_and_the_cbsd68_subset(tmp_path):
 
 
 def test_denoising_adds_the_weights_pnp_denoise_takes_and_loads_each_once(tmp_path):
-    from pnp.benchmarks import suite
+    from pnp.evaluation import suite
     from pnp.denoisers import TV
 
     settings = suite.Settings(out=tmp_path, methods=(suite.Method.TV, suite.Method.DNCNN, suite.Method.EULER))

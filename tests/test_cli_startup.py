@@ -18,8 +18,8 @@ def test_the_command_line_imports_no_heavy_library_before_a_command_runs():
 
 
 @pytest.mark.parametrize("where, name", [("pnp.operators", "Boundary"), ("pnp.device", "Precision"),
-                                         ("pnp.tasks", "Start"), ("pnp.benchmarks.protocol", "ImageSet"),
-                                         ("pnp.benchmarks.standard", "Method")])
+                                         ("pnp.tasks", "Start"), ("pnp.evaluation.protocol", "ImageSet"),
+                                         ("pnp.evaluation.standard", "Method")])
 def test_each_choice_is_one_enum_shared_by_the_library_and_the_cli(where, name):
     import importlib
 

@@ -10,7 +10,7 @@ from pnp.denoisers import GaussianSmoother
 from pnp.io import read_image
 from pnp.metrics import before_after, psnr
 from pnp.operators import Blur, Boundary, kernels
-from pnp.solvers import Stopping, pnp_pgd
+from pnp.solvers import SolverOptions, Stopping, pnp_pgd
 from pnp.tasks import simulate_blur
 
 
@@ -20,7 +20,7 @@ def test_bsds500_levin3_deblurring_improves_psnr_and_converges(bsds500):
     noise = 0.01 * torch.randn(sharp.shape, generator=torch.Generator().manual_seed(0))
     blurred = physics.A(sharp) + noise
     result = pnp_pgd(physics, blurred, GaussianSmoother(0.3), sigma=0.01, x0=blurred,
-                     stopping=Stopping(max_iter=500, tol=1e-5))
+                     options=SolverOptions(Stopping(max_iter=500, tol=1e-5)))
     assert result.converged
     gain = float(psnr(result.x.clamp(0, 1), sharp) - psnr(blurred, sharp))
     assert gain > 2.0, f"PSNR gain {gain:.2f} dB"
@@ -31,7 +31,7 @@ def test_deblurring_a_builtin_image_improves_psnr_and_ssim():
     physics = Blur(kernels.levin(2))
     blurred = simulate_blur(sharp, kernels.levin(2), boundary=Boundary.CIRCULAR, noise_level=0.01, seed=0)
     result = pnp_pgd(physics, blurred, GaussianSmoother(0.3), sigma=0.01, x0=blurred,
-                     stopping=Stopping(max_iter=500, tol=1e-5), reference=sharp)
+                     options=SolverOptions(Stopping(max_iter=500, tol=1e-5)), reference=sharp)
     metrics = before_after(blurred, result.x.clamp(0, 1), sharp)
     assert result.converged
     assert metrics["psnr_restored"] > metrics["psnr_input"] + 1.0

@@ -8,7 +8,7 @@ import torch
 from pnp.denoisers import EulerDenoiser, FlowConfig, Integrator, StepRule, spectral_norm_bound
 from pnp.denoisers.flow import EulerBlock, fixed_time_schedule
 from pnp.operators import Blur, kernels
-from pnp.solvers import Stopping, pnp_pgd
+from pnp.solvers import SolverOptions, Stopping, pnp_pgd
 
 
 def small(**kwargs) -> EulerDenoiser:
@@ -212,7 +212,7 @@ def test_pnp_fixed_point_residual_is_non_increasing(generator, smooth_image):
     physics = Blur(kernels.gaussian(1.0))
     y = physics.A(smooth_image) + 0.01 * torch.randn(smooth_image.shape, generator=generator)
     with torch.no_grad():
-        result = pnp_pgd(physics, y, model, sigma=0.01, stopping=Stopping(max_iter=25, tol=0.0))
+        result = pnp_pgd(physics, y, model, sigma=0.01, options=SolverOptions(Stopping(max_iter=25, tol=0.0)))
     residual = torch.as_tensor(result.history.columns()["residual"][:, 0])
     assert torch.isfinite(residual).all()
     assert (residual[1:] <= residual[:-1] * (1 + 1e-4) + 1e-6).all()

@@ -11,10 +11,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from pnp.benchmarks import anchors, protocol
-from pnp.benchmarks.runs import RunLog
-from pnp.benchmarks.tables import Provenance, Scope, Table, check_replaceable
-from pnp.benchmarks.tv_admm import _grad, tv_deconvolution
+from pnp.evaluation import anchors, protocol
+from pnp.evaluation.runs import RunLog
+from pnp.evaluation.tables import Provenance, Scope, Table, check_replaceable
+from pnp.evaluation.tv_admm import _grad, tv_deconvolution
 from pnp.cli import app
 from pnp.io import write_image
 from pnp.operators import Blur, kernels
@@ -70,8 +70,8 @@ def test_run_log_resumes_and_refuses_another_protocol(tmp_path):
 
 def test_tv_admm_reaches_the_tv_minimiser(smooth_image, generator):
     """ADMM's point is optimal: no small perturbation lowers the objective, and FISTA's is no better."""
-    from pnp.benchmarks.deblurring import tv_prox
-    from pnp.solvers import Stopping, fista_prox
+    from pnp.evaluation.deblurring import tv_prox
+    from pnp.solvers import SolverOptions, Stopping, fista_prox
 
     physics = Blur(kernels.levin(2), boundary="circular")
     y = physics.A(smooth_image) + 0.02 * torch.randn(smooth_image.shape, generator=generator)
@@ -82,7 +82,7 @@ def test_tv_admm_reaches_the_tv_minimiser(smooth_image, generator):
 
     result = tv_deconvolution(physics, y, weight, tol=1e-6, max_iter=3000)
     assert result.converged
-    fista = fista_prox(physics, y, prox=tv_prox(weight, 50), x0=y, stopping=Stopping(150, 1e-9)).x
+    fista = fista_prox(physics, y, prox=tv_prox(weight, 50), x0=y, options=SolverOptions(Stopping(150, 1e-9))).x
     assert objective(result.x) <= objective(fista) + 1e-4
     for _ in range(3):
         direction = torch.randn(smooth_image.shape, generator=generator)
@@ -204,7 +204,7 @@ def test_denoising_adds_a_method_to_a_finished_table(tmp_path):
 
 
 def test_each_level_counts_its_runs_against_its_own_share():
-    from pnp.benchmarks.standard_tables import standard_tables
+    from pnp.evaluation.standard_tables import standard_tables
 
     def row(kernel, sigma):
         return {"image": "3096", "kernel": kernel, "sigma": sigma, "psnr": 30.0, "ssim": 0.8, "iterations": 10,

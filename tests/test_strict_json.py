@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pnp import strict_json
-from pnp.benchmarks.tables import Provenance, Table
+from pnp.evaluation.tables import Provenance, Table
 from pnp.tasks.report import write_json
 
 

@@ -9,7 +9,7 @@ from pnp.demo import builtin_image
 from pnp.denoisers import GaussianSmoother
 from pnp.metrics import psnr
 from pnp.operators import Blur, Boundary, kernels
-from pnp.solvers import Stopping, pnp_pgd, tikhonov_estimate
+from pnp.solvers import SolverOptions, Stopping, pnp_pgd, tikhonov_estimate
 from pnp.solvers.tikhonov import gradient_energy_adjoint
 from pnp.tasks import DeblurOptions, Start, deblur, simulate_blur
 
@@ -62,7 +62,7 @@ def test_pnp_gradient_uses_the_cached_adjoint_of_y(generator):
     y = torch.rand(2, 1, 40, 40, generator=generator)
     x0 = torch.rand(2, 1, 40, 40, generator=generator)
     identity = lambda x, sigma: x  # noqa: E731 - PnP with the identity prior is plain gradient descent
-    result = pnp_pgd(physics, y, identity, sigma=0.0, x0=x0, stopping=Stopping(1, 0.0))
+    result = pnp_pgd(physics, y, identity, sigma=0.0, x0=x0, options=SolverOptions(Stopping(1, 0.0)))
     step = 1.0 / float(physics.compute_sqnorm(x0))
     expected = x0 - step * physics.A_adjoint(physics.A(x0) - y)
     torch.testing.assert_close(result.x, expected, rtol=1e-5, atol=1e-6)

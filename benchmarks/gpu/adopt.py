@@ -23,11 +23,11 @@ import sys
 import tarfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+from pnp.denoisers import load, save_checkpoint
+from pnp.denoisers.zoo import WEIGHTS_DIR
 
-from pnp.denoisers import load, save_checkpoint  # noqa: E402
-from pnp.denoisers.zoo import WEIGHTS_DIR  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
+
 
 FULL_VAL = 100
 

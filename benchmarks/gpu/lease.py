@@ -34,13 +34,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
+
+from pnp.denoisers import available, certify, load
+from pnp.denoisers.zoo import BUILTIN, WEIGHTS_DIR
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-import torch  # noqa: E402
-
-from pnp.denoisers import available, certify, load  # noqa: E402
-from pnp.denoisers.zoo import BUILTIN, WEIGHTS_DIR  # noqa: E402
 
 LEARNING_RATES = {"euler": 2e-3, "dncnn": 1e-3}
 
@@ -143,8 +143,8 @@ def _val_images(data: Path, count: int) -> list[Path]:
 
 def score(model: torch.nn.Module, files: list[Path], sigma: float, device: str, crop: int | None) -> list[float]:
     """PSNR on each val image of the same noisy draws as ``pnp benchmark denoising`` (index-seeded)."""
-    from pnp.benchmarks.denoising import noisy_copy
-    from pnp.benchmarks.images import load_crop
+    from pnp.evaluation.denoising import noisy_copy
+    from pnp.evaluation.images import load_crop
     from pnp.metrics import psnr
 
     scores = []

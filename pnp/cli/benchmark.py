@@ -63,7 +63,7 @@ def benchmark_command(
 
     Example: pnp benchmark all --quick --out /tmp/bench
     """
-    from ..benchmarks import suite
+    from ..evaluation import suite
     from ..device import resolve_device
 
     count, image_set = _images(images, name)

@@ -7,7 +7,8 @@
 - :func:`tikhonov_estimate` -- a Wiener-like first estimate to start PnP from.
 
 All work with any deepinv ``LinearPhysics``, stop per image on the relative fixed-point
-residual (:class:`Stopping`) or on NaN, and report why (:class:`StopReason`).
+residual (:class:`Stopping`) or on NaN, and report why (:class:`StopReason`). What every solver
+shares (step, stopping rule, kept iterates, ``force``) is one frozen :class:`SolverOptions`.
 """
 
 from .accelerators import Accelerator, Momentum
@@ -15,6 +16,7 @@ from .anderson import Anderson
 from .callbacks import ProgressBar
 from .data_fidelity import LeastSquares, resolve_step
 from .engine import Callback, Stopping, run_fixed_point
+from .options import SolverOptions
 from .pnp_pgd import DenoiserFn, pnp_pgd
 from .projections import Box, L2Ball
 from .proximal import fista, fista_prox, ista, projected_gradient, soft_threshold
@@ -34,6 +36,7 @@ __all__ = [
     "Momentum",
     "ProgressBar",
     "Result",
+    "SolverOptions",
     "StopReason",
     "Stopping",
     "fista",

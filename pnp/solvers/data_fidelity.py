@@ -69,7 +69,7 @@ def resolve_step(
 
     ``||A||^2`` comes from ``physics.compute_sqnorm`` (closed form for this package's operators,
     the power method for any other deepinv physics). A step outside ``(0, limit/||A||^2)`` voids the
-    convergence guarantee and raises ``ValueError`` unless ``force=True``; with ``closed=True`` the
+    convergence guarantee and raises ``ValueError`` unless ``force`` (``SolverOptions(force=True)``); with ``closed=True`` the
     end point ``limit/||A||^2`` itself is allowed (FISTA's ``tau <= 1/L``).
     """
     if step is not None and (not math.isfinite(step) or step <= 0):
@@ -87,6 +87,6 @@ def resolve_step(
         raise ValueError(
             f"step {step:g} is outside (0, {bound:.6g}{']' if closed else ')'} = (0, {limit:g}/||A||^2) with ||A||^2 = "
             f"{lipschitz:.6g}: the convergence guarantee does not hold; pick a smaller step, "
-            "or pass force=True (pnp: --force) to run anyway"
+            "or pass SolverOptions(force=True) (pnp: --force) to run anyway"
         )
     return float(step)

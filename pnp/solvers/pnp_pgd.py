@@ -21,7 +21,8 @@ from deepinv.physics import LinearPhysics
 
 from .anderson import Anderson
 from .data_fidelity import LeastSquares, check_measurements, resolve_step
-from .engine import Callback, Stopping, run_fixed_point
+from .engine import Callback, run_fixed_point
+from .options import SolverOptions
 from .result import Result
 
 __all__ = ["DenoiserFn", "pnp_pgd"]
@@ -36,15 +37,12 @@ def pnp_pgd(
     denoiser: DenoiserFn,
     *,
     sigma: float,
-    step: float | None = None,
     relaxation: float = 1.0,
     x0: torch.Tensor | None = None,
-    stopping: Stopping = Stopping(),
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
-    keep_iterates: bool = False,
-    force: bool = False,
     acceleration: Anderson | None = None,
+    options: SolverOptions = SolverOptions(),
 ) -> Result:
     """PnP proximal gradient: ``x_{k+1} = (1 - lam) x_k + lam D(x_k - tau A^T(A x_k - y), sigma)``.
 
@@ -54,31 +52,29 @@ def pnp_pgd(
         denoiser: called as ``denoiser(x, sigma)``; any deepinv ``Denoiser`` works, and so does a
             plain function of that signature.
         sigma: noise level passed to the denoiser.
-        step: gradient step tau; default ``1/||A||^2``. A step outside ``(0, 2/||A||^2)`` raises
-            ``ValueError`` unless ``force=True``.
-        relaxation: lam in ``(0, 1]`` (1 = plain PnP-PGD); outside it, ``ValueError`` unless ``force``.
+        relaxation: lam in ``(0, 1]`` (1 = plain PnP-PGD); outside it, ``ValueError`` unless
+            ``options.force``.
         x0: initial point (default ``A^T y``).
-        stopping: ``Stopping(max_iter, tol)`` on the relative residual, per image.
         reference: ground truth for PSNR/SSIM in the history.
         callback: called after each iteration with its record (e.g. a progress bar).
-        keep_iterates: keep all iterates for :meth:`Result.distance_to`.
-        force: run even with a step or relaxation outside the convergent range.
         acceleration: ``Anderson()`` for safeguarded Anderson acceleration (same fixed point, far
             fewer denoiser calls; the safeguard falls back to the plain step, so the guarantee
             holds).
+        options: the step tau (default ``1/||A||^2``; outside ``(0, 2/||A||^2)`` a ``ValueError``
+            unless ``force``), stopping rule and the rest (:class:`SolverOptions`).
 
     Returns:
         A :class:`Result`; the objective is not recorded (PnP has none in general).
     """
     check_measurements(y)
-    if not (0 < relaxation <= 1) and not force:
+    if not (0 < relaxation <= 1) and not options.force:
         raise ValueError(
             f"relaxation must lie in (0, 1] for the convergence guarantee, got {relaxation}; "
-            "pass force=True (pnp: --force) to run anyway"
+            "pass SolverOptions(force=True) (pnp: --force) to run anyway"
         )
     data = LeastSquares(physics, y)
     start = data.initial_point(x0)
-    tau = resolve_step(physics, start, step, force=force)
+    tau = resolve_step(physics, start, options.step, force=options.force)
 
     def operator(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         denoised = denoiser(x - tau * data.gradient(x, index), sigma)
@@ -87,6 +83,6 @@ def pnp_pgd(
         return (1 - relaxation) * x + relaxation * denoised
 
     return run_fixed_point(
-        operator, start, step_size=tau, stopping=stopping, reference=reference,
-        callback=callback, keep_iterates=keep_iterates, accelerator=acceleration,
+        operator, start, step_size=tau, stopping=options.stopping, reference=reference,
+        callback=callback, keep_iterates=options.keep_iterates, accelerator=acceleration,
     )

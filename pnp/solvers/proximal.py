@@ -19,7 +19,8 @@ from deepinv.physics import LinearPhysics
 
 from .accelerators import Momentum
 from .data_fidelity import LeastSquares, check_measurements, resolve_step
-from .engine import Callback, Stopping, run_fixed_point
+from .engine import Callback, run_fixed_point
+from .options import SolverOptions
 from .result import Result
 
 __all__ = ["fista", "fista_prox", "ista", "projected_gradient", "soft_threshold"]
@@ -42,13 +43,10 @@ def ista(
     y: torch.Tensor,
     *,
     lam: float,
-    step: float | None = None,
     x0: torch.Tensor | None = None,
-    stopping: Stopping = Stopping(),
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
-    keep_iterates: bool = False,
-    force: bool = False,
+    options: SolverOptions = SolverOptions(),
 ) -> Result:
     """ISTA for ``min_x 1/2 ||Ax - y||^2 + lam ||x||_1``; the objective is recorded per iteration.
 
@@ -56,15 +54,15 @@ def ista(
         physics: any deepinv ``LinearPhysics`` A.
         y: measurements (B, ...).
         lam: weight of the l1 prior.
-        step: gradient step tau (default ``1/||A||^2``; must lie in ``(0, 2/||A||^2)`` unless ``force``).
         x0: initial point (default ``A^T y``).
-        stopping, reference, callback, keep_iterates: see :func:`pnp.solvers.run_fixed_point`.
+        reference, callback: see :func:`pnp.solvers.run_fixed_point`.
+        options: the step tau (default ``1/||A||^2``; must lie in ``(0, 2/||A||^2)`` unless
+            ``force``), the stopping rule and the rest (:class:`pnp.solvers.SolverOptions`).
     """
     _check_lam(lam)
     return _proximal_gradient(
         physics, y, prox=lambda v, tau: soft_threshold(v, tau * lam), prior=_l1(lam), accelerated=False,
-        step=step, x0=x0, stopping=stopping, reference=reference, callback=callback,
-        keep_iterates=keep_iterates, force=force,
+        x0=x0, reference=reference, callback=callback, options=options,
     )
 
 
@@ -77,13 +75,10 @@ def fista(
     y: torch.Tensor,
     *,
     lam: float,
-    step: float | None = None,
     x0: torch.Tensor | None = None,
-    stopping: Stopping = Stopping(),
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
-    keep_iterates: bool = False,
-    force: bool = False,
+    options: SolverOptions = SolverOptions(),
 ) -> Result:
     """FISTA for ``min_x 1/2 ||Ax - y||^2 + lam ||x||_1`` (step ``tau <= 1/||A||^2``).
 
@@ -92,8 +87,8 @@ def fista(
     """
     _check_lam(lam)
     return fista_prox(
-        physics, y, prox=lambda v, tau: soft_threshold(v, tau * lam), prior=_l1(lam), step=step,
-        x0=x0, stopping=stopping, reference=reference, callback=callback, keep_iterates=keep_iterates, force=force,
+        physics, y, prox=lambda v, tau: soft_threshold(v, tau * lam), prior=_l1(lam), x0=x0,
+        reference=reference, callback=callback, options=options,
     )
 
 
@@ -103,13 +98,10 @@ def fista_prox(
     *,
     prox: Callable[[torch.Tensor, float], torch.Tensor],
     prior: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    step: float | None = None,
     x0: torch.Tensor | None = None,
-    stopping: Stopping = Stopping(),
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
-    keep_iterates: bool = False,
-    force: bool = False,
+    options: SolverOptions = SolverOptions(),
 ) -> Result:
     """FISTA for ``min_x 1/2 ||Ax - y||^2 + g(x)`` with any proximal operator.
 
@@ -120,8 +112,8 @@ def fista_prox(
         Others: as in :func:`ista` (``tau <= 1/||A||^2``).
     """
     return _proximal_gradient(
-        physics, y, prox=prox, prior=prior, accelerated=True, step=step, x0=x0, stopping=stopping,
-        reference=reference, callback=callback, keep_iterates=keep_iterates, force=force,
+        physics, y, prox=prox, prior=prior, accelerated=True, x0=x0, reference=reference, callback=callback,
+        options=options,
     )
 
 
@@ -132,20 +124,17 @@ def _proximal_gradient(
     prox: Callable[[torch.Tensor, float], torch.Tensor],
     prior: Callable[[torch.Tensor], torch.Tensor] | None,
     accelerated: bool,
-    step: float | None,
     x0: torch.Tensor | None,
-    stopping: Stopping,
     reference: torch.Tensor | None,
     callback: Callback | None,
-    keep_iterates: bool,
-    force: bool,
+    options: SolverOptions,
 ) -> Result:
     """ISTA (``accelerated=False``, ``tau < 2/L``) or FISTA (``tau <= 1/L``, per-image momentum)."""
     check_measurements(y)
     data = LeastSquares(physics, y)
     start = data.initial_point(x0)
-    tau = (resolve_step(physics, start, step, force=force, limit=1.0, closed=True) if accelerated
-           else resolve_step(physics, start, step, force=force))
+    tau = (resolve_step(physics, start, options.step, force=options.force, limit=1.0, closed=True) if accelerated
+           else resolve_step(physics, start, options.step, force=options.force))
 
     def prox_gradient(z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return prox(z - tau * data.gradient(z, index), tau)
@@ -155,8 +144,9 @@ def _proximal_gradient(
         return data.value(x, index) + prior(x)
 
     return run_fixed_point(
-        prox_gradient, start, step_size=tau, stopping=stopping, objective=None if prior is None else objective,
-        reference=reference, callback=callback, keep_iterates=keep_iterates,
+        prox_gradient, start, step_size=tau, stopping=options.stopping,
+        objective=None if prior is None else objective, reference=reference, callback=callback,
+        keep_iterates=options.keep_iterates,
         accelerator=Momentum() if accelerated else None,
     )
 
@@ -166,13 +156,10 @@ def projected_gradient(
     y: torch.Tensor,
     *,
     project: Projection,
-    step: float | None = None,
     x0: torch.Tensor | None = None,
-    stopping: Stopping = Stopping(),
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
-    keep_iterates: bool = False,
-    force: bool = False,
+    options: SolverOptions = SolverOptions(),
 ) -> Result:
     """Projected gradient descent for ``min_{x in C} 1/2 ||Ax - y||^2``.
 
@@ -185,12 +172,12 @@ def projected_gradient(
     check_measurements(y)
     data = LeastSquares(physics, y)
     start = project(data.initial_point(x0))
-    tau = resolve_step(physics, start, step, force=force)
+    tau = resolve_step(physics, start, options.step, force=options.force)
 
     def projected_step(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return project(x - tau * data.gradient(x, index))
 
     return run_fixed_point(
-        projected_step, start, step_size=tau, stopping=stopping, objective=data.value,
-        reference=reference, callback=callback, keep_iterates=keep_iterates,
+        projected_step, start, step_size=tau, stopping=options.stopping, objective=data.value,
+        reference=reference, callback=callback, keep_iterates=options.keep_iterates,
     )

@@ -23,7 +23,7 @@ from ..denoisers.baselines import TV
 from ..device import Precision, precision
 from ..metrics import before_after
 from ..operators import Blur, Boundary
-from ..solvers import Anderson, Callback, Result, Stopping, pnp_pgd, tikhonov_estimate
+from ..solvers import Anderson, Callback, Result, SolverOptions, Stopping, pnp_pgd, tikhonov_estimate
 from ..shapes import check_images
 
 __all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur", "starting_point",
@@ -74,6 +74,11 @@ class DeblurOptions:
             raise ValueError(f"noise level must be >= 0, got {self.noise_level}")
         if not 0 < self.strength <= 1:
             raise ValueError(f"strength must lie in (0, 1], got {self.strength}")
+
+    @property
+    def solver_options(self) -> SolverOptions:
+        """The settings :func:`pnp.solvers.pnp_pgd` shares with every solver."""
+        return SolverOptions(self.stopping, step=self.step, force=self.force)
 
 
 @dataclass
@@ -163,9 +168,8 @@ def deblur(
     with torch.inference_mode(), precision(options.precision, observed.device):
         x0 = starting_point(physics, observed, options.noise_level, options.start)
         result = pnp_pgd(
-            physics, observed, prior, sigma=options.noise_level, step=options.step, x0=x0,
-            stopping=options.stopping, reference=reference, callback=callback, force=options.force,
-            acceleration=Anderson() if options.accelerate else None,
+            physics, observed, prior, sigma=options.noise_level, x0=x0, reference=reference, callback=callback,
+            acceleration=Anderson() if options.accelerate else None, options=options.solver_options,
         )
     seconds = time.perf_counter() - start
     return Restoration(observed, result.x.clamp(0, 1), kernel, result, seconds, reference)

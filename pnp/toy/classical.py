@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..operators import Matrix
-from ..solvers import Box, L2Ball, Result, Stopping, ista, projected_gradient
+from ..solvers import Box, L2Ball, Result, SolverOptions, Stopping, ista, projected_gradient
 from .tikhonov import mse
 
 __all__ = ["LambdaSearch", "SolverRun", "feasible_sets", "filled_history", "ista_grid_search", "run_solvers"]
@@ -54,7 +54,7 @@ def ista_grid_search(
     if not 0 < low < high or points < 2:
         raise ValueError(f"need 0 < low < high and points >= 2, got low={low}, high={high}, points={points}")
     lams = torch.logspace(math.log10(low), math.log10(high), points, dtype=torch.float64)
-    errors = torch.tensor([mse(ista(physics, y, lam=float(lam), stopping=stopping).x, x) for lam in lams])
+    errors = torch.tensor([mse(ista(physics, y, lam=float(lam), options=SolverOptions(stopping)).x, x) for lam in lams])
     return LambdaSearch(lams=lams, errors=errors, best_lam=float(lams[int(errors.argmin())]))
 
 
@@ -79,12 +79,12 @@ def run_solvers(
     search = ista_grid_search(physics, x_train, y_train, stopping=stopping, low=low, high=high, points=points)
     runs: dict[str, SolverRun] = {}
     lam = search.best_lam
-    result = ista(physics, y_test, lam=lam, stopping=stopping, keep_iterates=True)
-    train = ista(physics, y_train, lam=lam, stopping=stopping).x
+    result = ista(physics, y_test, lam=lam, options=SolverOptions(stopping, keep_iterates=True))
+    train = ista(physics, y_train, lam=lam, options=SolverOptions(stopping)).x
     runs["ista"] = SolverRun("ista", "ISTA, l1 prior", f"lam={lam:.3g}", result, mse(result.x, x_test), mse(train, x_train))
     for kind, project in feasible_sets(x_train).items():
-        result = projected_gradient(physics, y_test, project=project, stopping=stopping, keep_iterates=True)
-        train = projected_gradient(physics, y_train, project=project, stopping=stopping).x
+        result = projected_gradient(physics, y_test, project=project, options=SolverOptions(stopping, keep_iterates=True))
+        train = projected_gradient(physics, y_train, project=project, options=SolverOptions(stopping)).x
         parameter = (f"[{project.lower:.3g}, {project.upper:.3g}]^2" if isinstance(project, Box)
                      else f"radius={project.radius:.3g}")
         runs[f"pgd_{kind}"] = SolverRun(

@@ -24,7 +24,7 @@ import torch
 from ..device import Precision, precision
 from ..metrics import psnr
 from ..operators import Blur
-from ..solvers import Anderson, Stopping, pnp_pgd
+from ..solvers import Anderson, SolverOptions, Stopping, pnp_pgd
 from ..tasks.deblur import Start, starting_point
 from .tables import Table
 
@@ -93,37 +93,37 @@ def speed_table(physics: Blur, y: torch.Tensor, denoiser, sigma: float, *, itera
                   ["variant", "seconds_per_iteration", "overhead_vs_denoiser", "solver_ms_per_iteration",
                    "seconds_to_tol", "denoiser_calls_to_tol", "reached_tol"])
     timed = _TimedDenoiser(denoiser)
-    budget = Stopping(max_iter=iterations, tol=0.0)
+    budget = SolverOptions(Stopping(max_iter=iterations, tol=0.0))
     with torch.inference_mode():
         denoiser(y, sigma)  # warm-up, then the interleaved repeats
-        pnp_pgd(physics, y, timed, sigma=sigma, x0=y, stopping=Stopping(1, 0.0))
+        pnp_pgd(physics, y, timed, sigma=sigma, x0=y, options=SolverOptions(Stopping(1, 0.0)))
         _deepinv_pgd(physics, y, timed, sigma, 1, None)
         bare: list[float] = []
         ours, theirs = _Samples([], []), _Samples([], [])
         for _ in range(repeats):
             _, seconds = _timed(lambda: [denoiser(y, sigma) for _ in range(iterations)], device)
             bare.append(seconds / iterations)
-            for samples, run in ((ours, lambda: pnp_pgd(physics, y, timed, sigma=sigma, x0=y, stopping=budget)),
+            for samples, run in ((ours, lambda: pnp_pgd(physics, y, timed, sigma=sigma, x0=y, options=budget)),
                                  (theirs, lambda: _deepinv_pgd(physics, y, timed, sigma, iterations, None))):
                 timed.seconds = 0.0
                 _, seconds = _timed(run, device)
                 samples.add(seconds, timed.seconds, iterations)
         per_call = statistics.median(bare)
         table.add(variant="bare denoiser call", seconds_per_iteration=per_call, overhead_vs_denoiser=0.0)
-        to_tol = Stopping(max_iter=60, tol=tol)
-        plain, plain_seconds = _timed(lambda: pnp_pgd(physics, y, denoiser, sigma=sigma, x0=y, stopping=to_tol), device)
+        to_tol = SolverOptions(Stopping(max_iter=60, tol=tol))
+        plain, plain_seconds = _timed(lambda: pnp_pgd(physics, y, denoiser, sigma=sigma, x0=y, options=to_tol), device)
         table.add(variant="stable-pnp pnp_pgd", seconds_per_iteration=statistics.median(ours.per_iteration),
                   overhead_vs_denoiser=statistics.median(ours.per_iteration) / per_call - 1,
                   solver_ms_per_iteration=1000 * statistics.median(ours.outside_denoiser),
                   seconds_to_tol=plain_seconds, denoiser_calls_to_tol=plain.iterations[0], reached_tol=plain.converged)
-        fast, fast_seconds = _timed(lambda: pnp_pgd(physics, y, denoiser, sigma=sigma, x0=y, stopping=to_tol,
+        fast, fast_seconds = _timed(lambda: pnp_pgd(physics, y, denoiser, sigma=sigma, x0=y, options=to_tol,
                                                     acceleration=Anderson()), device)
         table.add(variant="stable-pnp pnp_pgd + Anderson", seconds_to_tol=fast_seconds,
                   denoiser_calls_to_tol=int(fast.history.columns()["evaluations"][-1, 0]), reached_tol=fast.converged)
 
         def default():  # what pnp deblur runs: Tikhonov start, then Anderson
             x0 = starting_point(physics, y, sigma, Start.TIKHONOV)
-            return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=x0, stopping=to_tol, acceleration=Anderson())
+            return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=x0, options=to_tol, acceleration=Anderson())
 
         best, best_seconds = _timed(default, device)
         table.add(variant="stable-pnp Tikhonov start + Anderson (pnp deblur)", seconds_to_tol=best_seconds,
@@ -152,11 +152,11 @@ def precision_rows(physics: Blur, y: torch.Tensor, sharp: torch.Tensor, denoiser
             continue
         for size in (1, batch):
             stacked = y.expand(size, *y.shape[1:]).contiguous()
-            stopping = Stopping(max_iter=iterations, tol=0.0)
+            budget = SolverOptions(Stopping(max_iter=iterations, tol=0.0))
             with torch.inference_mode(), precision(choice, device):
-                pnp_pgd(physics, stacked, denoiser, sigma=sigma, x0=stacked, stopping=Stopping(2, 0.0))  # warm-up
+                pnp_pgd(physics, stacked, denoiser, sigma=sigma, x0=stacked, options=SolverOptions(Stopping(2, 0.0)))  # warm-up
                 result, seconds = _timed(lambda: pnp_pgd(physics, stacked, denoiser, sigma=sigma, x0=stacked,
-                                                         stopping=stopping), device)
+                                                         options=budget), device)
             value = float(psnr(result.x[:1].float().clamp(0, 1), sharp)[0])
             if choice is Precision.FP32 and size == 1:
                 reference = value

@@ -18,7 +18,7 @@ import torch
 from ..denoisers import TV, certify, load, resolve
 from ..denoisers.cards import card_of
 from ..io import write_image
-from ..solvers import Anderson, Stopping, fista_prox, pnp_pgd
+from ..solvers import Anderson, SolverOptions, Stopping, fista_prox, pnp_pgd
 from ..tasks.deblur import Start, prior_noise_level, starting_point
 from . import anchors, convergence, deblurring, deblurring_suite, denoising, speed
 from .images import load_crop
@@ -207,7 +207,7 @@ def run_denoising(settings: Settings) -> Table:
     for table in (tables.summary, tables.cbsd68):
         table.notes.append(note)
     tables.cbsd68.notes.append("CBSD68: the 68 BSDS500 val images of the colour Berkeley test set "
-                               "(pnp.benchmarks.protocol.CBSD68_IDS).")
+                               "(pnp.evaluation.protocol.CBSD68_IDS).")
     if record is not None:
         for table in (tables.summary, tables.cbsd68, tables.per_image):
             table.notes.append(f"{KEPT} {'; '.join(_kept_from(record))}")
@@ -245,19 +245,19 @@ def run_convergence(settings: Settings) -> Table:
     euler, dncnn = _prior("euler", settings, 0.01), _prior("dncnn", settings, 0.01)
 
     def plain(denoiser):
-        return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, stopping=Stopping(n, tol),
-                                            reference=sharp, keep_iterates=keep)
+        return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, options=SolverOptions(Stopping(n, tol), keep_iterates=keep),
+                                            reference=sharp)
 
     def fast(denoiser):
-        return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, stopping=Stopping(n, tol),
+        return lambda n, tol, keep: pnp_pgd(physics, y, denoiser, sigma=0.01, x0=y, options=SolverOptions(Stopping(n, tol)),
                                             acceleration=Anderson())
 
     tv = deblurring.tv_prox(0.005)
     runs = {f"PnP-Euler ({_name(euler)})": (plain(euler), fast(euler)),
             f"PnP-DnCNN ({_name(dncnn)})": (plain(dncnn), fast(dncnn)),
-            "TV (FISTA)": (lambda n, tol, keep: fista_prox(physics, y, prox=tv, x0=y, stopping=Stopping(n, tol),
-                                                           reference=sharp, keep_iterates=keep),
-                           lambda n, tol, keep: fista_prox(physics, y, prox=tv, x0=y, stopping=Stopping(n, tol)))}
+            "TV (FISTA)": (lambda n, tol, keep: fista_prox(physics, y, prox=tv, x0=y, options=SolverOptions(Stopping(n, tol), keep_iterates=keep),
+                                                           reference=sharp),
+                           lambda n, tol, keep: fista_prox(physics, y, prox=tv, x0=y, options=SolverOptions(Stopping(n, tol))))}
     long_iterations = 40 if settings.quick else 5000
     table = convergence.convergence_figure(runs, iterations, settings.out / "convergence.png", settings.provenance,
                                            long_iterations=long_iterations)
@@ -274,7 +274,7 @@ def _write_calls_to_tolerance(settings: Settings, physics, y, sharp, euler, iter
     tikhonov = starting_point(physics, y, 0.01, Start.TIKHONOV)
 
     def variant(start, accelerate):
-        return lambda tol: pnp_pgd(physics, y, euler, sigma=0.01, x0=start, stopping=Stopping(iterations, tol),
+        return lambda tol: pnp_pgd(physics, y, euler, sigma=0.01, x0=start, options=SolverOptions(Stopping(iterations, tol)),
                                    acceleration=Anderson() if accelerate else None)
 
     fixed_point = variant(tikhonov, True)(1e-10).x

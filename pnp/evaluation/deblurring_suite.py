@@ -1,7 +1,7 @@
 """``pnp benchmark deblurring``: the standard protocol, every method on the same inputs, resumable.
 
 Full runs: the images of ``settings.image_set`` (CBSD10 by default, CBSD68 on request) at full size,
-the 10 kernels and 2 noise levels of :mod:`pnp.benchmarks.protocol`. Quick runs (CI): two small crops
+the 10 kernels and 2 noise levels of :mod:`pnp.evaluation.protocol`. Quick runs (CI): two small crops
 of built-in photographs (or of BSDS500 val), 2 kernels, σ = 0.01, capped iterations. Runs are kept
 per method in ``<out>/deblurring/runs_<method>.json``; the same command continues an interrupted
 run, and ``--methods`` lets methods run in parallel processes into the same folder.
@@ -193,7 +193,7 @@ def _notes(plan_: Plan, tuning: dict | None) -> list[str]:
         "sigma, Tikhonov start, Anderson acceleration, tolerance 1e-5, at most 500 iterations). PnP-DnCNN: same "
         f"pipeline with the shipped DnCNN nearest sigma, at most {DNCNN_ITERATIONS} iterations. BM3D-DEB: Dabov et "
         "al.'s two steps around bm3d.bm3d (PyPI bm3d 4.0.3, non-commercial licence), one colour channel at a time "
-        "(pnp.benchmarks.anchors). Seconds: one run, torch/numpy threads as the command ran.",
+        "(pnp.evaluation.anchors). Seconds: one run, torch/numpy threads as the command ran.",
         "Runs: the number done out of the protocol's; a table with fewer is a partial run (continue it with the same "
         "command). Every run: deblurring_per_image.csv; per-method logs: deblurring/runs_<method>.json.",
         "Published rows (DPIR, GS-PnP, Prox-PnP on CBSD68 x 10 kernels) are not shown: their tables could not be "

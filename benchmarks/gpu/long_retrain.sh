@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU run the CPU-only sessions could not do (issues #4, #6, #8), as one command:
-#   benchmarks/gpu_redo.sh BSDS500_ROOT [RUNS_FOLDER] [STEPS]
+#   benchmarks/gpu/long_retrain.sh BSDS500_ROOT [RUNS_FOLDER] [STEPS]
 # 1. trains euler and dncnn at sigma 0.15 with the GPU defaults of `pnp train` (64 channels,
 #    10 blocks / DnCNN depth 20, batches of 16 patches 64x64, STEPS steps, default 20000),
 #    checkpointing every 500 steps: re-running the script after a kill resumes both runs;
@@ -16,10 +16,10 @@
 # On a machine whose commands are time-limited (e.g. 10 minutes), wrap step 1 in
 # `timeout 540 ...` and call it again: each call continues from the last checkpoint.
 set -euo pipefail
-DATA=${1:?usage: benchmarks/gpu_redo.sh BSDS500_ROOT [RUNS_FOLDER] [STEPS]}
+DATA=${1:?usage: benchmarks/gpu/long_retrain.sh BSDS500_ROOT [RUNS_FOLDER] [STEPS]}
 RUNS=${2:-runs/gpu}
 STEPS=${3:-20000}
-HERE=$(cd "$(dirname "$0")/.." && pwd)
+HERE=$(cd "$(dirname "$0")/../.." && pwd)  # the repository root
 HARDWARE=$(python -c "import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU')")
 
 train() {  # train MODEL EXTRA... ; resumes when the run folder already holds a checkpoint
@@ -35,7 +35,7 @@ train() {  # train MODEL EXTRA... ; resumes when the run folder already holds a 
 for model in euler dncnn; do
   python "$HERE/benchmarks/ship_weights.py" "$RUNS/$model-sigma0.15" "$model-sigma0.15" \
     --hardware "$HARDWARE" --training-data "BSDS500 train+test (400 images)" \
-    --command "pnp train --model $model --sigma 0.15 --data BSDS500 --steps $STEPS --device cuda (benchmarks/gpu_redo.sh)"
+    --command "pnp train --model $model --sigma 0.15 --data BSDS500 --steps $STEPS --device cuda (benchmarks/gpu/long_retrain.sh)"
 done
 pnp benchmark denoising --data "$DATA" --device cuda --out "$HERE/benchmarks/results"
 pnp benchmark certificates --data "$DATA" --device cuda --out "$HERE/benchmarks/results"

@@ -36,7 +36,7 @@ def _group(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
 
 def standard_tables(logs: dict[str, list[dict]], *, where: str, kernels: list[str], sigmas: list[float],
                     expected_runs: int) -> StandardTables:
-    """``logs`` maps a method label to its finished runs (rows of :func:`pnp.benchmarks.standard.score`);
+    """``logs`` maps a method label to its finished runs (rows of :func:`pnp.evaluation.standard.score`);
     ``expected_runs`` counts every (image, kernel, level), so each level's rows count against its share."""
     sigmas = [round(s, 6) for s in sigmas]
     per_level = expected_runs // max(len(sigmas), 1)

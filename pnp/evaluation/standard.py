@@ -1,4 +1,4 @@
-"""Deblurring on the standard protocol (:mod:`pnp.benchmarks.protocol`), every method on the same inputs.
+"""Deblurring on the standard protocol (:mod:`pnp.evaluation.protocol`), every method on the same inputs.
 
 Methods (:class:`Method`):
 
@@ -8,11 +8,11 @@ Methods (:class:`Method`):
   500 iterations);
 - ``dncnn``: the same pipeline with the shipped DnCNN nearest σ and an iteration cap (DnCNN is
   not averaged: its iterations need not converge);
-- ``tv``: isotropic TV deconvolution (:func:`pnp.benchmarks.tv_admm.tv_deconvolution`), its weight
+- ``tv``: isotropic TV deconvolution (:func:`pnp.evaluation.tv_admm.tv_deconvolution`), its weight
   tuned per σ on BSDS500 *train* images only;
-- ``bm3d``: BM3D deblurring (:func:`pnp.benchmarks.anchors.bm3d_deblur`; optional package).
+- ``bm3d``: BM3D deblurring (:func:`pnp.evaluation.anchors.bm3d_deblur`; optional package).
 
-Each method's runs are kept in a :class:`~pnp.benchmarks.runs.RunLog` (``<out>/deblurring/runs_<method>``),
+Each method's runs are kept in a :class:`~pnp.evaluation.runs.RunLog` (``<out>/deblurring/runs_<method>``),
 so an interrupted benchmark continues where it stopped, and methods can run in parallel processes.
 The tables are rendered from every log present.
 """

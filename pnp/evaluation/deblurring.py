@@ -4,7 +4,7 @@ Crops of BSDS500 images, Levin kernels, circular boundary, Gaussian noise; the o
 (image, kernel, σ) is drawn once from a seeded generator and shared by every method. A method maps
 ``(physics, y, sigma, reference)`` to a solver :class:`Result`; :func:`tune` grid-searches a
 method's parameter on *training* images only. The deblurring *table* runs the field's standard
-protocol instead (:mod:`pnp.benchmarks.protocol`, :mod:`pnp.benchmarks.deblurring_suite`).
+protocol instead (:mod:`pnp.evaluation.protocol`, :mod:`pnp.evaluation.deblurring_suite`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 
 from ..metrics import psnr, ssim
 from ..operators import Blur, Boundary, kernels
-from ..solvers import Anderson, Result, Stopping, pnp_pgd
+from ..solvers import Anderson, Result, SolverOptions, Stopping, pnp_pgd
 from ..tasks.deblur import Start, starting_point
 from .images import load_crop
 from .tuning import grid_search
@@ -91,7 +91,7 @@ def pnp_method(denoiser, iterations: int, tol: float, *, start: Start = Start.TI
     does (:func:`pnp.tasks.deblur.starting_point`)."""
     def method(physics: Blur, y, sigma, reference):
         return pnp_pgd(physics, y, denoiser, sigma=sigma, x0=starting_point(physics, y, sigma, start),
-                       stopping=Stopping(iterations, tol), acceleration=Anderson())
+                       options=SolverOptions(Stopping(iterations, tol)), acceleration=Anderson())
     return method
 
 

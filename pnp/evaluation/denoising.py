@@ -5,7 +5,7 @@ image index and the level, and every method sees that same input. PSNR has peak 
 Gaussian-window SSIM of :mod:`pnp.metrics`; time is the wall time of the denoiser call.
 
 Besides the means over all images, :func:`denoising_tables` keeps every per-image score, so a
-subset (CBSD68, :data:`pnp.benchmarks.protocol.CBSD68_IDS`) is a selection of rows, not a second
+subset (CBSD68, :data:`pnp.evaluation.protocol.CBSD68_IDS`) is a selection of rows, not a second
 run, and rows of an earlier run of the same protocol (``previous``) are kept: only the missing
 (image, level, method, weights) scores are computed, so a method can be added to a finished table.
 """
