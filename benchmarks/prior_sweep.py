@@ -50,7 +50,7 @@ def main() -> None:
     for candidate in args.candidates:
         model = load(candidate).eval()
         row = {"candidate": Path(candidate).parent.name if candidate.endswith(".pt") else candidate,
-               "sigma_train": model.metadata.get("noise_level"),
+               "sigma_train": model.card.noise_level,
                "substeps": sum(model.substep_counts()) if hasattr(model, "substep_counts") else None,
                "seconds_per_call_481x321": seconds_per_call(model)}
         plain, iterations = [], []

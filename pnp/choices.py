@@ -21,11 +21,13 @@ class Boundary(str, enum.Enum):
 
 
 class PriorBorder(str, enum.Enum):
-    """What the prior sees beyond the image border: its networks' zero padding (fast), or the image's
-    mirror image through circular convolutions (:class:`pnp.denoisers.adapters.MirrorEmbedded`: no
-    border bias, same certificate, 4x the pixels per denoiser call)."""
+    """What the prior sees beyond the image border (:mod:`pnp.denoisers.borders`; each keeps the
+    certificate): its networks' zero padding; the image continued periodically through circular
+    convolutions (``periodic``, :class:`~pnp.denoisers.borders.PeriodicBorder`, same cost); or the
+    image's mirror image (``mirror``, :class:`~pnp.denoisers.borders.MirrorEmbedded`, 4x the pixels)."""
 
     ZEROS = "zeros"
+    PERIODIC = "periodic"
     MIRROR = "mirror"
 
 

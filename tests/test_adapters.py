@@ -1,12 +1,11 @@
-"""Denoiser adapters: grey images through a colour net, strength, tiles, mirror embedding."""
+"""Denoiser adapters: grey images through a colour net, strength, tiles."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 
-from pnp.denoisers import TV, DnCNN, EulerDenoiser, MultiscaleEulerDenoiser
-from pnp.denoisers.adapters import ColourOnGrey, MirrorEmbedded, Relaxed, Tiled, receptive_radius
+from pnp.denoisers import DnCNN, EulerDenoiser
+from pnp.denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
 from pnp.denoisers.spectral import conv_adjoint, conv_apply
 
 
@@ -57,29 +56,3 @@ def test_the_periodic_convolution_and_its_adjoint_are_exact_transposes(generator
     assert torch.allclose(lhs, rhs, rtol=1e-12)
     rolled = conv_apply(x.roll(3, dims=-1), weight, periodic=True)
     assert torch.allclose(rolled, conv_apply(x, weight, periodic=True).roll(3, dims=-1)), "shift-equivariant"
-
-
-@pytest.mark.parametrize("make", [lambda: EulerDenoiser(channels=6, blocks=2), lambda: DnCNN(depth=4, features=6),
-                                  lambda: MultiscaleEulerDenoiser(channels=6, scales=(1, 1, 1))])
-def test_mirror_embedding_has_no_border_bias_keeps_alpha_and_restores_the_network(make, generator):
-    torch.manual_seed(2)
-    net = make().eval()
-    mirrored = MirrorEmbedded(net)
-    flat = torch.full((1, 3, 20, 17), 0.6)
-    with torch.no_grad():
-        plain, embedded = net(flat, 0.05), mirrored(flat, 0.05)
-    def spread(image):  # per channel, across pixels
-        return float((image.amax(dim=(-2, -1)) - image.amin(dim=(-2, -1))).max())
-
-    assert spread(plain) > 1e-4, "zero padding biases the border of a flat image"
-    assert spread(embedded) < 1e-5, "the mirror tiling is seamless: no border"
-    assert not any(getattr(m, "periodic", False) for m in net.modules())
-    assert all(m.padding_mode == "zeros" for m in net.modules() if isinstance(m, torch.nn.Conv2d))
-    if isinstance(net, (EulerDenoiser, MultiscaleEulerDenoiser)):
-        assert mirrored.averagedness().alpha == net.averagedness().alpha
-        a, b = _pair(generator, (3, 3, 19, 14))
-        with torch.no_grad():
-            ratio = (mirrored(a) - mirrored(b)).flatten(1).norm(dim=1) / (a - b).flatten(1).norm(dim=1)
-        assert (ratio <= 1 + 1e-5).all()
-    with pytest.raises(ValueError, match="convolutional priors"):
-        MirrorEmbedded(TV(weight=0.1))

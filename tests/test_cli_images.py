@@ -74,12 +74,13 @@ def test_deblur_photo_keeps_bit_depth_and_alpha(photo, tiny_model):
     assert not photo.with_name("photo_deblurred_kernel.npy").exists(), "a shipped kernel is not saved again"
 
 
-def test_deblur_with_the_mirror_border_records_it_and_refuses_tv(photo, tiny_model, tmp_path):
+@pytest.mark.parametrize("border", ["mirror", "periodic"])
+def test_deblur_with_another_prior_border_records_it_and_refuses_tv(border, photo, tiny_model, tmp_path):
     result = _run("deblur", photo, "--kernel", "levin1", "--model", tiny_model, "--iters", "3",
-                  "--prior-border", "mirror", "--json", tmp_path / "r.json")
+                  "--prior-border", border, "--json", tmp_path / "r.json")
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "r.json").read_text())["prior_border"] == "mirror"
-    result = _run("deblur", photo, "--kernel", "levin1", "--model", "tv", "--prior-border", "mirror",
+    assert json.loads((tmp_path / "r.json").read_text())["prior_border"] == border
+    result = _run("deblur", photo, "--kernel", "levin1", "--model", "tv", "--prior-border", border,
                   "-o", tmp_path / "tv.png")
     _assert_one_line_error(result, "convolutional priors")
     assert not (tmp_path / "tv.png").exists()

@@ -9,7 +9,8 @@ import torch
 
 from pnp.denoisers import (Chain, EulerBlock, EulerDenoiser, FlowConfig, HaarCoarse, MultiscaleEulerDenoiser,
                            certify, compose_alpha, load, save_checkpoint)
-from pnp.denoisers.adapters import MirrorEmbedded, Relaxed, Tiled, receptive_radius
+from pnp.denoisers.adapters import Relaxed, Tiled, receptive_radius
+from pnp.denoisers.borders import MirrorEmbedded
 from pnp.denoisers.parts import AveragedMap, haar_analysis, haar_synthesis
 
 

@@ -6,23 +6,16 @@
   ``T`` is α-averaged with the same α.
 - :class:`Relaxed` is ``D_θ = (1−θ) I + θ D`` for θ in (0, 1]: if ``D`` is α-averaged, ``D_θ`` is
   θα-averaged. Any denoiser (DnCNN, TV, ...) gets the strength knob this way.
-- :class:`MirrorEmbedded` denoises the image's 2×2 mirror tiling ``M x`` (seamless and periodic)
-  with the network's convolutions made circular, and averages the four quadrants back:
-  ``T(x) = ¼ Mᵀ D∘(M x)``. With ``Q = ½ M`` (``QᵀQ = I``, an isometry) and ``S(u) = ½ D∘(2u)``
-  (scaling conjugation keeps α-averagedness), ``T = Qᵀ S Q`` is α-averaged with the α of ``D∘``,
-  which is the α of ``D``: the DFT bound on ``‖W‖`` bounds circular convolutions exactly as it bounds
-  zero-padded ones. It removes the network's zero-padding bias at the image border, at 4× the pixels.
-  For a multi-scale net whose sides must be multiples of ``u`` the tiling is repeated until they are
-  (more copies of one period: ``Q`` stays an isometry after normalising, and the copies' outputs are
-  averaged back, its adjoint).
+- :class:`Tiled` computes a convolutional denoiser tile by tile (the same map, bounded memory).
+
+What a prior sees past the image border (periodic or mirror instead of zero padding) is in
+:mod:`pnp.denoisers.borders`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-from typing import Iterator
 
 import torch
 from deepinv.models import Denoiser
@@ -30,7 +23,7 @@ from deepinv.models import Denoiser
 from .averaged import Averagedness
 from ..shapes import check_images
 
-__all__ = ["ColourOnGrey", "MirrorEmbedded", "Relaxed", "Tiled", "receptive_radius", "size_unit"]
+__all__ = ["ColourOnGrey", "Relaxed", "Tiled", "kept_statement", "receptive_radius", "size_unit"]
 
 
 class ColourOnGrey(Denoiser):
@@ -48,63 +41,7 @@ class ColourOnGrey(Denoiser):
 
     def averagedness(self) -> Averagedness:
         """The colour denoiser's α (module docstring)."""
-        return _kept(self.denoiser, "grey images through the colour net (1/3 E^T D E) keep alpha")
-
-
-def _convolutions(network: torch.nn.Module) -> tuple[list, list[torch.nn.Conv2d]]:
-    """The Euler blocks and zero-padded ``nn.Conv2d`` layers of ``network``; refuses a network with none."""
-    from .flow import EulerBlock
-
-    blocks = [m for m in network.modules() if isinstance(m, EulerBlock)]
-    convs = [m for m in network.modules() if isinstance(m, torch.nn.Conv2d) and m.padding_mode == "zeros"]
-    if not blocks and not convs:
-        raise ValueError(f"{type(network).__name__} has no convolutions to make circular: the mirror border "
-                         "applies to convolutional priors (euler, dncnn, or their checkpoints)")
-    return blocks, convs
-
-
-@contextlib.contextmanager
-def _periodic(blocks: list, convs: list[torch.nn.Conv2d]) -> Iterator[None]:
-    """Make these Euler blocks and convolutions circular for the duration (see :func:`_convolutions`)."""
-    try:
-        for block in blocks:
-            block.periodic = True
-        for conv in convs:
-            conv.padding_mode = "circular"
-        yield
-    finally:
-        for block in blocks:
-            block.periodic = False
-        for conv in convs:
-            conv.padding_mode = "zeros"
-
-
-class MirrorEmbedded(Denoiser):
-    """``T(x) = ¼ Mᵀ D∘(M x)``: ``D`` with circular convolutions on the 2×2 mirror tiling of ``x``
-    (module docstring), so the image border is seen as the inside of a seamless image. Same α as ``D``."""
-
-    def __init__(self, denoiser: torch.nn.Module) -> None:
-        super().__init__()
-        self._layers = _convolutions(denoiser)  # found once; a plain tuple, not registered submodules
-        self.denoiser = denoiser
-
-    def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
-        check_images(x, "x", floating=False)
-        height, width = x.shape[-2:]
-        row = torch.cat([x, x.flip(-1)], dim=-1)
-        tiling = torch.cat([row, row.flip(-2)], dim=-2)
-        unit = size_unit(self.denoiser)  # repeat the period until the net needs no padding (still an isometry)
-        rows, cols = unit // math.gcd(2 * height, unit), unit // math.gcd(2 * width, unit)
-        with _periodic(*self._layers):
-            out = self.denoiser(tiling.repeat(1, 1, rows, cols), sigma)
-        out = out.unflatten(-1, (cols, 2 * width)).mean(dim=-2).unflatten(-2, (rows, 2 * height)).mean(dim=-3)
-        top, bottom = out[..., :height, :], out[..., height:, :].flip(-2)
-        folded = top + bottom
-        return (folded[..., :width] + folded[..., width:].flip(-1)) / 4
-
-    def averagedness(self) -> Averagedness:
-        """The inner denoiser's statement: the embedding keeps α (module docstring)."""
-        return _kept(self.denoiser, "mirror embedding (an isometry and a scaling conjugation) keeps alpha")
+        return kept_statement(self.denoiser, "grey images through the colour net (1/3 E^T D E) keep alpha")
 
 
 class Relaxed(Denoiser):
@@ -185,13 +122,13 @@ class Tiled(Denoiser):
         if not enough:
             return Averagedness(None, False, f"tiles with overlap {self.overlap} below the receptive radius "
                                              "compute another map; nothing is stated")
-        return _kept(self.denoiser, "tiles with overlap >= the receptive radius compute the same map")
+        return kept_statement(self.denoiser, "tiles with overlap >= the receptive radius compute the same map")
 
     def extra_repr(self) -> str:
         return f"tile={self.tile}, overlap={self.overlap}"
 
 
-def _kept(denoiser: torch.nn.Module, why: str) -> Averagedness:
+def kept_statement(denoiser: torch.nn.Module, why: str) -> Averagedness:
     """The statement of ``denoiser`` with ``why`` the wrapper keeps it appended (when it states an α)."""
     from .certificate import statement
 

@@ -138,7 +138,7 @@ class EulerBlock(nn.Module):
         self._activation = _activation(config)
         self._frozen: tuple | None = None  # (key, BlockSchedule, weight snapshot) of the eval schedule
         self._tight = False  # whether norm_upper is the tight bound (not just a passed check)
-        self.periodic = False  # circular instead of zero-padded convolutions (see MirrorEmbedded)
+        self.periodic = False  # circular instead of zero-padded convolutions (pnp.denoisers.borders)
 
     # -- schedules -------------------------------------------------------------------------
     def _tensors(self) -> list[torch.Tensor]:

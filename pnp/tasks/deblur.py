@@ -18,7 +18,8 @@ import torch
 from deepinv.physics import LinearPhysics
 
 from ..choices import PriorBorder, Start
-from ..denoisers.adapters import ColourOnGrey, MirrorEmbedded, Relaxed, Tiled, receptive_radius
+from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
+from ..denoisers.borders import MirrorEmbedded, PeriodicBorder
 from ..denoisers.baselines import TV
 from ..device import Precision, precision
 from ..metrics import before_after
@@ -53,9 +54,9 @@ class DeblurOptions:
     acceleration (same fixed point, several times fewer denoiser calls); ``start`` the initial
     point (:class:`Start`; it changes the number of iterations, not the fixed point); ``precision``
     the arithmetic of the denoiser (:class:`pnp.device.Precision`; fp32 by default); ``prior_border``
-    what the prior sees past the image border (:class:`pnp.choices.PriorBorder`: ``mirror`` removes
-    the networks' zero-padding bias at the border, which bands the left edge of some reflect-boundary
-    restorations, at 4x the cost of each denoiser call).
+    what the prior sees past the image border (:class:`pnp.choices.PriorBorder`: ``periodic`` and
+    ``mirror`` remove the networks' zero-padding bias at the border, which bands the left edge of
+    some reflect-boundary restorations; ``periodic`` at no cost, ``mirror`` at 4x per denoiser call).
     """
 
     boundary: Boundary = Boundary.REFLECT
@@ -120,6 +121,8 @@ def _check_image(image: torch.Tensor, name: str) -> None:
 
 
 TILE = 1024
+
+
 def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Module:
     """Large images are denoised in ``TILE``-pixel tiles (exactly the same result, bounded memory)."""
     if max(image.shape[-2:]) <= TILE:
@@ -131,14 +134,18 @@ def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Mod
 
 
 def wrapped_prior(denoiser: torch.nn.Module, options: DeblurOptions, observed: torch.Tensor) -> torch.nn.Module:
-    """The map :func:`deblur` uses as its prior: ``denoiser`` (TV warm-started), mirror-embedded when
-    asked, through :class:`ColourOnGrey`, tiled for large images, relaxed to θ; each wrapper states
-    the α it keeps, so ``certify`` of the result states the prior's constant."""
+    """The map :func:`deblur` uses as its prior: ``denoiser`` (TV warm-started) with the border of
+    ``options.prior_border`` (:mod:`pnp.denoisers.borders`), through :class:`ColourOnGrey`, tiled for
+    large images, relaxed to θ; each wrapper states the α it keeps, so ``certify`` of the result
+    states the prior's constant."""
     if isinstance(denoiser, TV):  # warm-started inner solves: the same prox, several times faster
         denoiser = denoiser.warm_started()
-    if PriorBorder(options.prior_border) is PriorBorder.MIRROR:
-        denoiser = MirrorEmbedded(denoiser)
-    prior = _bounded_memory(ColourOnGrey(denoiser), observed)
+    border = PriorBorder(options.prior_border)
+    if border is PriorBorder.ZEROS:
+        prior = _bounded_memory(ColourOnGrey(denoiser), observed)
+    else:  # the border wrappers tile large images themselves (the same map as on the whole image)
+        wrapper = PeriodicBorder if border is PriorBorder.PERIODIC else MirrorEmbedded
+        prior = ColourOnGrey(wrapper(denoiser, tile=TILE))
     if options.strength != 1.0:
         prior = Relaxed(prior, options.strength)
     return prior
