@@ -70,6 +70,15 @@ def main() -> None:
     table = Table("Regularisation of pnp deblur, tuned on BSDS500 train problems",
                   ["sigma", "prior", "border", "step", "strength", "psnr", "best_iterate_psnr",
                    "fixed_point_below_best", "mean_iterations", "converged", "seconds"])
+    table.notes += [
+        f"Problems: the first {len(files)} BSDS500 train images ({', '.join(p.stem for p in files)}), central "
+        f"{args.crop}x{args.crop} crops, kernels {', '.join(args.kernels)} (the standard protocol's), circular blur, "
+        "noise seeded per image, kernel and level as in the protocol. pnp deblur's solver: Tikhonov start, "
+        "safeguarded Anderson, relative-residual tolerance 1e-5, at most 500 iterations.",
+        "step: τ‖A‖² (1 is the default τ = 1/‖A‖²); psnr: mean PSNR of the fixed point; best_iterate_psnr: mean of "
+        "each run's best iterate on the way (hindsight, needs the sharp image); fixed_point_below_best: their mean "
+        "gap. Seconds: the configuration's runs on this CPU, one torch thread, other jobs sharing it.",
+    ]
     for sigma in args.sigmas:
         cases = list(problems(files, args.kernels, sigma, args.crop))
         for prior, border, step, strength in itertools.product(args.priors, args.borders, args.steps, args.strengths):
@@ -90,17 +99,7 @@ def main() -> None:
                        mean_iterations=sum(iterations) / len(iterations), converged=f"{converged}/{len(cases)}",
                        seconds=time.perf_counter() - start)
             table.add(**row)
-            print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
-    table.notes += [
-        f"Problems: the first {len(files)} BSDS500 train images ({', '.join(p.stem for p in files)}), central "
-        f"{args.crop}x{args.crop} crops, kernels {', '.join(args.kernels)} (the standard protocol's), circular blur, "
-        "noise seeded per image, kernel and level as in the protocol. pnp deblur's solver: Tikhonov start, "
-        "safeguarded Anderson, relative-residual tolerance 1e-5, at most 500 iterations.",
-        "step: τ‖A‖² (1 is the default τ = 1/‖A‖²); psnr: mean PSNR of the fixed point; best_iterate_psnr: mean of "
-        "each run's best iterate on the way (hindsight, needs the sharp image); fixed_point_below_best: their mean "
-        "gap. Seconds: the configuration's runs on this CPU, one torch thread, other jobs sharing it.",
-    ]
-    publish(table, args.out, args.name)
+            publish(table, args.out, args.name)  # after every configuration: an interrupted run keeps its rows
 
 
 if __name__ == "__main__":

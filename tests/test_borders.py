@@ -11,6 +11,7 @@ import torch
 from pnp.choices import PriorBorder
 from pnp.denoisers import TV, DnCNN, EulerDenoiser, MultiscaleEulerDenoiser, certify
 from pnp.denoisers.adapters import receptive_radius
+from pnp.denoisers.flow_options import FlowConfig, StepRule
 from pnp.denoisers.borders import MirrorEmbedded, PeriodicBorder
 from pnp.tasks.deblur import DeblurOptions, wrapped_prior
 
@@ -63,6 +64,21 @@ def test_the_periodic_border_sees_the_image_as_periodic(generator):
         assert not torch.allclose(net(x.roll(5, dims=-1)), net(x).roll(5, dims=-1), atol=1e-4)
 
 
+def test_the_fast_periodic_euler_steps_equal_the_circular_convolutions(generator):
+    """Without autograd an Euler block keeps a circular halo on its state instead of padding every
+    convolution; with autograd it pads both: the same map."""
+    torch.manual_seed(6)
+    net = EulerDenoiser(channels=6, blocks=2, flow=FlowConfig(step_rule=StepRule.LEARNED_STEP, substeps=3)).eval()
+    assert all(block.eval_schedule().substeps == 3 for block in net.euler_blocks), "the halo is refreshed"
+    wrapped = PeriodicBorder(net)
+    x = torch.rand(2, 3, 13, 17, generator=generator)
+    with torch.no_grad():
+        fast = wrapped(x)
+    with torch.enable_grad():
+        slow = wrapped(x.clone().requires_grad_())
+    assert torch.allclose(fast, slow.detach(), atol=1e-6), float((fast - slow).abs().max())
+
+
 @pytest.mark.parametrize("wrapper", [PeriodicBorder, MirrorEmbedded])
 @pytest.mark.parametrize("make", NETS[:2])
 def test_the_padded_path_and_its_tiles_give_the_map_with_circular_convolutions(wrapper, make, generator):
@@ -71,10 +87,11 @@ def test_the_padded_path_and_its_tiles_give_the_map_with_circular_convolutions(w
     torch.manual_seed(4)
     net = make().eval()
     x = torch.rand(1, 3, 45, 38, generator=generator)
-    assert wrapper(net)._pad_radius(x) == receptive_radius(net) > 0, "the padded path runs"
+    assert wrapper(net, tile=64)._pad_radius(x) == 0 < wrapper(net, tile=16)._pad_radius(x) == receptive_radius(net)
     with torch.no_grad():
         definition = wrapper(net)._per_layer(x, 0.05)
-        padded, tiled = wrapper(net)(x, 0.05), wrapper(net, tile=16)(x, 0.05)
+        padded = wrapper(net, tile=44)(x, 0.05)  # just over one tile: the padded path, few tiles
+        tiled = wrapper(net, tile=16)(x, 0.05)
     assert torch.allclose(definition, padded, atol=1e-5), float((definition - padded).abs().max())
     assert torch.allclose(definition, tiled, atol=1e-5), float((definition - tiled).abs().max())
 

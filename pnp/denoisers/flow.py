@@ -52,7 +52,7 @@ from torch import nn
 from .averaged import Averagedness, BlockCertificate
 from .flow_options import (Activation, BlockSchedule, FlowConfig, Integrator, ScheduleError, StepRule,
                            fixed_time_schedule)
-from .spectral import conv_adjoint, conv_apply, power_iteration, spectral_norm_bound
+from .spectral import conv_adjoint, conv_apply, power_iteration, refresh_circular_halo, spectral_norm_bound
 
 __all__ = ["Activation", "BlockSchedule", "EulerBlock", "FlowConfig", "Integrator", "ScheduleError",
            "ScheduledBlocks", "StepRule", "fixed_time_schedule"]
@@ -255,14 +255,27 @@ class EulerBlock(nn.Module):
         return z
 
     def _euler_inplace(self, z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, n: int, h: float):
-        """Euler sub-steps without autograd, updating a copy of ``z`` in place (fast path)."""
-        z = z.clone()
+        """Euler sub-steps without autograd, updating a copy of ``z`` in place (fast path).
+
+        Periodic: the state carries a circular halo of the kernel's radius, refreshed after each
+        sub-step, so ``W z`` runs unpadded; only the activations are padded once per sub-step."""
         slope = self.config.negative_slope
+        if not self.periodic:
+            z = z.clone()
+            for _ in range(n):
+                u = conv_apply(z, weight, bias)
+                u = torch.relu_(u) if self.config.activation is Activation.RELU else F.leaky_relu_(u, slope)
+                z.add_(conv_adjoint(u, weight), alpha=-h)
+            return z
+        r = weight.shape[-1] // 2
+        padded = F.pad(z, (r, r, r, r), mode="circular")
+        inside = padded[..., r : padded.shape[-2] - r, r : padded.shape[-1] - r]
         for _ in range(n):
-            u = conv_apply(z, weight, bias, periodic=self.periodic)
+            u = F.conv2d(padded, weight, bias)
             u = torch.relu_(u) if self.config.activation is Activation.RELU else F.leaky_relu_(u, slope)
-            z.add_(conv_adjoint(u, weight, periodic=self.periodic), alpha=-h)
-        return z
+            inside.add_(conv_adjoint(u, weight, periodic=True), alpha=-h)
+            refresh_circular_halo(padded, r)
+        return inside.contiguous()
 
     # -- certificate ---------------------------------------------------------------------
     def certificate(self, index: int = 0) -> BlockCertificate:

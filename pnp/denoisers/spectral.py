@@ -76,20 +76,23 @@ def conv_apply(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None 
 
 
 def conv_adjoint(y: torch.Tensor, weight: torch.Tensor, *, periodic: bool = False) -> torch.Tensor:
-    """``W^T y``: (B, C_out, H, W) -> (B, C_in, H, W), the exact adjoint of :func:`conv_apply`."""
+    """``W^T y``: (B, C_out, H, W) -> (B, C_in, H, W), the exact adjoint of :func:`conv_apply`
+    (periodic: the circular correlation with the flipped, channel-transposed kernel)."""
     r = weight.shape[-1] // 2
     if not periodic:
         return F.conv_transpose2d(y, weight, padding=r)
-    full = F.conv_transpose2d(y, weight)  # (H + 2r, W + 2r): fold the outer strips back around
+    return F.conv2d(F.pad(y, (r, r, r, r), mode="circular"), weight.transpose(0, 1).flip(-2, -1))
+
+
+def refresh_circular_halo(padded: torch.Tensor, r: int) -> None:
+    """Rewrite, in place, the ``r``-pixel border of ``padded`` (B, C, H + 2r, W + 2r) from its
+    inside, as ``F.pad(inside, (r,) * 4, mode="circular")`` would; O(r(H + W)) work."""
     if r == 0:
-        return full
-    columns = full[..., :, r:-r].clone()
-    columns[..., :, -r:] += full[..., :, :r]
-    columns[..., :, :r] += full[..., :, -r:]
-    folded = columns[..., r:-r, :].clone()
-    folded[..., -r:, :] += columns[..., :r, :]
-    folded[..., :r, :] += columns[..., -r:, :]
-    return folded
+        return
+    padded[..., r:-r, :r] = padded[..., r:-r, -2 * r : -r]
+    padded[..., r:-r, -r:] = padded[..., r:-r, r : 2 * r]
+    padded[..., :r, :] = padded[..., -2 * r : -r, :]
+    padded[..., -r:, :] = padded[..., r : 2 * r, :]
 
 
 def _offsets(radius: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
