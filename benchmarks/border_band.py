@@ -1,7 +1,7 @@
 """Errors at the image border of ``pnp deblur`` on real photos, for each prior border.
 
 ``pnp deblur IMAGE --kernel motion --simulate`` (reflect boundary, motion kernel of size 31 and
-seed 0, noise 0.01 seeded 0) on full BSDS500 ``val`` images, with the default prior and each
+seed 0, noise 0.01 seeded 0) on full BSDS500 images (``val`` by default; ``train`` to choose), with the default prior and each
 ``--prior-border`` (zeros, periodic, mirror). For each side, the worst mean absolute error over
 the 20 outermost columns (rows), against the mean error inside (30 pixels in), in 1/255; and the
 PSNR of the whole image and the seconds of the solve.
@@ -53,30 +53,33 @@ def restore(name: str, sharp: torch.Tensor, observed: torch.Tensor, kernel: torc
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="BSDS500 root")
-    parser.add_argument("--images", nargs="+", default=["3096", "12084"], help="val image names")
+    parser.add_argument("--split", choices=["val", "train"], default="val", help="BSDS500 split of --images")
+    parser.add_argument("--images", nargs="+", default=["3096", "12084"], help="image names in --split")
+    parser.add_argument("--name", default="border_band", help="table file name in --out")
     parser.add_argument("--borders", nargs="+", default=[b.value for b in PriorBorder],
                         choices=[b.value for b in PriorBorder])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
 
-    val = {path.stem: path for path in find_bsds500(args.data).val}
+    splits = find_bsds500(args.data)
+    files = {path.stem: path for path in (splits.val if args.split == "val" else splits.train)}
     kernel = kernels.from_spec("motion", size=31, seed=0)
     prior = load("euler", sigma=0.01, nearest=True).eval()
     table = Table("Errors at the border of pnp deblur --kernel motion --simulate, by prior border",
                   ["image", "border", "psnr", "left", "right", "top", "bottom", "inside", "iterations", "seconds"])
     for name in args.images:
-        sharp = read_image(val[name]).image
+        sharp = read_image(files[name]).image
         observed = simulate_blur(sharp, kernel, boundary="reflect", noise_level=0.01, seed=0)
         for border in args.borders:
             table.add(**restore(name, sharp, observed, kernel, prior, border))
             print(table.rows[-1], flush=True)
     table.notes += [
-        f"Full BSDS500 val images; reflect boundary, motion kernel (size 31, seed 0), noise 0.01 (seed 0), the "
+        f"Full BSDS500 {args.split} images; reflect boundary, motion kernel (size 31, seed 0), noise 0.01 (seed 0), the "
         f"default prior ({prior.card.name}) and solver of pnp deblur. left/right/top/bottom: worst mean absolute "
         f"error (1/255) over the {SIDE} outermost columns/rows of that side; inside: mean beyond 30 pixels. "
         f"Seconds: the solve, one torch thread ({torch.get_num_threads()}), other jobs sharing the CPU.",
     ]
-    publish(table, args.out, "border_band")
+    publish(table, args.out, args.name)
 
 
 if __name__ == "__main__":

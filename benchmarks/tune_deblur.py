@@ -11,7 +11,7 @@ the way. ``val`` is never touched.
 
 Usage:
     python benchmarks/tune_deblur.py --data ../shared/datasets/BSDS500 --images 3 --crop 128 \
-        --priors euler-sigma0.01 euler-sigma0.02 euler-sigma0.05 --steps 0.5 1 1.5 --borders periodic \
+        --priors nearest --steps 0.5 1 1.5 --borders zeros \
         --out benchmarks/results
 """
 
@@ -19,23 +19,25 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 from pathlib import Path
 
 import torch
 
 from pnp.choices import PriorBorder
-from pnp.denoisers import load
+from pnp.denoisers import load, resolve
 from pnp.evaluation.images import load_crop
 from pnp.evaluation.protocol import KERNEL_NAMES, NOISE_LEVELS, noise_seed, protocol_kernel
 from pnp.evaluation.tables import Table, publish
 from pnp.metrics import psnr
 from pnp.operators import Blur, Boundary
 from pnp.solvers import Stopping
-from pnp.tasks.deblur import DeblurOptions, deblur
+from pnp.tasks.deblur import DeblurOptions, deblur, prior_noise_level
 from pnp.training import find_bsds500
 
 REPO = Path(__file__).resolve().parents[1]
+NEAREST = "nearest"
 
 
 def problems(files: list[Path], kernel_names: list[str], sigma: float, crop: int):
@@ -48,6 +50,22 @@ def problems(files: list[Path], kernel_names: list[str], sigma: float, crop: int
             yield path.stem, sharp, kernel, Blur(kernel, boundary=Boundary.CIRCULAR).A(sharp) + sigma * noise
 
 
+def key(row: dict) -> tuple:
+    """What identifies a configuration in the table."""
+    return round(row["sigma"], 6), row["prior"], row["border"], float(row["step"]), float(row["strength"])
+
+
+def earlier_rows(path: Path, problems_note: str) -> tuple[list[dict], str]:
+    """The rows and command of an earlier table at ``path`` made on the same problems, if any."""
+    if not path.is_file():
+        return [], ""
+    record = json.loads(path.read_text())
+    if problems_note not in record.get("notes", []):
+        return [], ""
+    rows = [{**row, "sigma": round(row["sigma"], 6)} for row in record["rows"]]
+    return rows, f"`{record['command']}` ({record['machine']}, {record['date']})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="BSDS500 root")
@@ -56,17 +74,20 @@ def main() -> None:
     parser.add_argument("--kernels", nargs="+", default=["levin1", "levin4", "levin7", "box9", "gaussian25"],
                         choices=KERNEL_NAMES)
     parser.add_argument("--sigmas", type=float, nargs="+", default=list(NOISE_LEVELS))
-    parser.add_argument("--priors", nargs="+", default=["euler-sigma0.01", "euler-sigma0.02", "euler-sigma0.05"],
-                        help="shipped names or checkpoint paths")
+    parser.add_argument("--priors", nargs="+", default=[NEAREST],
+                        help=f"shipped names or checkpoint paths; {NEAREST!r}: the net pnp deblur takes at each level")
     parser.add_argument("--steps", type=float, nargs="+", default=[1.0], help="τ‖A‖², each in (0, 2)")
     parser.add_argument("--strengths", type=float, nargs="+", default=[1.0])
-    parser.add_argument("--borders", nargs="+", default=["periodic"], choices=[b.value for b in PriorBorder])
+    parser.add_argument("--borders", nargs="+", default=[DeblurOptions().prior_border.value],
+                        choices=[b.value for b in PriorBorder])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--name", default="deblur_tuning", help="table file name in --out")
+    parser.add_argument("--extend", action="store_true",
+                        help="keep the rows of an earlier run into the same table on the same problems")
     args = parser.parse_args()
 
     files = list(find_bsds500(args.data).train[: args.images])
-    nets = {name: load(name).eval() for name in args.priors}
+    nets: dict[str, torch.nn.Module] = {}
     table = Table("Regularisation of pnp deblur, tuned on BSDS500 train problems",
                   ["sigma", "prior", "border", "step", "strength", "psnr", "best_iterate_psnr",
                    "fixed_point_below_best", "mean_iterations", "converged", "seconds"])
@@ -79,9 +100,18 @@ def main() -> None:
         "each run's best iterate on the way (hindsight, needs the sharp image); fixed_point_below_best: their mean "
         "gap. Seconds: the configuration's runs on this CPU, one torch thread, other jobs sharing it.",
     ]
+    if args.extend:
+        table.rows, earlier = earlier_rows(args.out / f"{args.name}.json", table.notes[0])
+        table.notes += [f"Rows kept from earlier runs on the same problems: {earlier}"] if earlier else []
+    done = {key(row) for row in table.rows}
     for sigma in args.sigmas:
         cases = list(problems(files, args.kernels, sigma, args.crop))
-        for prior, border, step, strength in itertools.product(args.priors, args.borders, args.steps, args.strengths):
+        for choice, border, step, strength in itertools.product(args.priors, args.borders, args.steps, args.strengths):
+            prior = resolve("euler", prior_noise_level(sigma), nearest=True).stem if choice == NEAREST else choice
+            if key(dict(sigma=sigma, prior=prior, border=border, step=step, strength=strength)) in done:
+                continue
+            if prior not in nets:
+                nets[prior] = load(prior).eval()
             start, scores, peaks, iterations, converged = time.perf_counter(), [], [], [], 0
             for _, sharp, kernel, observed in cases:
                 options = DeblurOptions(boundary=Boundary.CIRCULAR, noise_level=sigma, strength=strength,
@@ -93,7 +123,7 @@ def main() -> None:
                 peaks.append(float(restoration.result.history.columns()["psnr"][:, 0].max()))
                 iterations.append(restoration.result.iterations[0])
                 converged += int(restoration.result.converged)
-            row = dict(sigma=sigma, prior=prior, border=border, step=step, strength=strength,
+            row = dict(sigma=round(sigma, 6), prior=prior, border=border, step=step, strength=strength,
                        psnr=sum(scores) / len(scores), best_iterate_psnr=sum(peaks) / len(peaks),
                        fixed_point_below_best=sum(p - s for s, p in zip(scores, peaks)) / len(scores),
                        mean_iterations=sum(iterations) / len(iterations), converged=f"{converged}/{len(cases)}",
