@@ -110,3 +110,27 @@ def test_denoising_adds_the_weights_pnp_denoise_takes_and_loads_each_once(tmp_pa
     assert weights[0.10] == weights[0.15] == ["tv_weights.json", "dncnn-sigma0.15", "euler-sigma0.15"]
     assert sorted(models) == ["dncnn-sigma0.02", "dncnn-sigma0.15", "euler-sigma0.05", "euler-sigma0.15"]
     assert chosen[0.05][3].run is chosen[0.15][2].run, "one loaded model serves every level"
+
+
+def test_an_interrupted_denoising_run_keeps_where_its_kept_rows_came_from(tmp_path):
+    """The per-image file is rewritten after every image; each rewrite names the earlier runs whose
+    rows it keeps, so an interrupted run never loses that provenance."""
+    import json
+
+    from pnp.evaluation import suite
+
+    suite.run_denoising(suite.Settings(out=tmp_path, quick=True, methods=(suite.Method.TV,), command="first run"))
+    calls = []
+
+    def interrupt(message: str) -> None:
+        calls.append(message)
+        if len(calls) == 2:  # the first image of the second run is done and saved
+            raise KeyboardInterrupt
+
+    second = suite.Settings(out=tmp_path, quick=True, methods=(suite.Method.TV, suite.Method.EULER),
+                            command="second run", progress=interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        suite.run_denoising(second)
+    record = json.loads((tmp_path / "denoising_per_image.json").read_text())
+    assert record["command"] == "second run"
+    assert any(note.startswith(suite.KEPT) and "`first run`" in note for note in record["notes"]), record["notes"]

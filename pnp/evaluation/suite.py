@@ -191,7 +191,10 @@ def run_denoising(settings: Settings) -> Table:
     if Method.BM3D in (settings.methods or (Method.BM3D,)) and not anchors.available() and settings.progress:
         settings.progress(anchors.INSTALL_HINT)
 
-    def save(per_image: Table) -> None:
+    kept = [f"{KEPT} {'; '.join(_kept_from(record))}"] if record is not None else []
+
+    def save(per_image: Table) -> None:  # also after every image: an interrupted run keeps where its rows came from
+        per_image.notes += [line for line in kept if line not in per_image.notes]
         per_image.write(settings.out, "denoising_per_image", settings.provenance, markdown=False, scope=scope,
                         replace=settings.replace)
 
@@ -208,9 +211,8 @@ def run_denoising(settings: Settings) -> Table:
         table.notes.append(note)
     tables.cbsd68.notes.append("CBSD68: the 68 BSDS500 val images of the colour Berkeley test set "
                                "(pnp.evaluation.protocol.CBSD68_IDS).")
-    if record is not None:
-        for table in (tables.summary, tables.cbsd68, tables.per_image):
-            table.notes.append(f"{KEPT} {'; '.join(_kept_from(record))}")
+    for table in (tables.summary, tables.cbsd68):
+        table.notes += kept
     tables.summary.write(settings.out, "denoising", settings.provenance, scope=scope, replace=settings.replace)
     tables.cbsd68.write(settings.out, "denoising_cbsd68", settings.provenance, scope=scope, replace=settings.replace)
     save(tables.per_image)
