@@ -41,13 +41,14 @@ NEAREST = "nearest"
 
 
 def problems(files: list[Path], kernel_names: list[str], sigma: float, crop: int):
-    """(name, sharp, kernel, observed) with the protocol's seeded noise and circular blur."""
+    """(name, sharp, kernel, observed, ‖A‖²) with the protocol's seeded noise and circular blur."""
     for path in files:
         sharp = load_crop(path, crop)
         for name in kernel_names:
             kernel = protocol_kernel(name)
+            physics = Blur(kernel, boundary=Boundary.CIRCULAR)
             noise = torch.randn(sharp.shape, generator=torch.Generator().manual_seed(noise_seed(path.stem, name, sigma)))
-            yield path.stem, sharp, kernel, Blur(kernel, boundary=Boundary.CIRCULAR).A(sharp) + sigma * noise
+            yield path.stem, sharp, kernel, physics.A(sharp) + sigma * noise, float(physics.compute_sqnorm(sharp))
 
 
 def key(row: dict) -> tuple:
@@ -113,9 +114,8 @@ def main() -> None:
             if prior not in nets:
                 nets[prior] = load(prior).eval()
             start, scores, peaks, iterations, converged = time.perf_counter(), [], [], [], 0
-            for _, sharp, kernel, observed in cases:
-                options = DeblurOptions(boundary=Boundary.CIRCULAR, noise_level=sigma, strength=strength,
-                                        step=step / float(Blur(kernel, boundary=Boundary.CIRCULAR).compute_sqnorm(sharp)),
+            for _, sharp, kernel, observed, sqnorm in cases:
+                options = DeblurOptions(boundary=Boundary.CIRCULAR, noise_level=sigma, strength=strength, step=step / sqnorm,
                                         stopping=Stopping(500, 1e-5), prior_border=PriorBorder(border))
                 with torch.inference_mode():
                     restoration = deblur(observed, kernel, nets[prior], options, reference=sharp)

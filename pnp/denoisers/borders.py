@@ -29,6 +29,7 @@ path needs a single-scale net and ``R`` within the image; a multi-scale net runs
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import math
 from typing import Iterator
@@ -82,8 +83,9 @@ def _symmetric_pad(x: torch.Tensor, radius: int) -> torch.Tensor:
     return torch.cat([x[..., :radius, :].flip(-2), x, x[..., -radius:, :].flip(-2)], dim=-2)
 
 
-class _BorderWrapper(Denoiser):
-    """Shared parts: the network's convolutions, the periodic evaluation, the tiled path."""
+class _BorderWrapper(Denoiser, abc.ABC):
+    """Shared parts: the network's convolutions, the periodic evaluation, the tiled path; a border
+    states its map twice, by definition (:meth:`_per_layer`) and by padding (:meth:`_by_padding`)."""
 
     reason = ""
 
@@ -97,13 +99,13 @@ class _BorderWrapper(Denoiser):
         radius = self._pad_radius(x)
         return self._per_layer(x, sigma) if radius == 0 else self._by_padding(x, radius, sigma)
 
+    @abc.abstractmethod
     def _per_layer(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """The map with every convolution made circular (the definition; any size, any net)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _by_padding(self, x: torch.Tensor, radius: int, sigma) -> torch.Tensor:
         """The same map from the zero-padded net on the image padded by ``radius`` (module docstring)."""
-        raise NotImplementedError
 
     def _circular(self, periods: torch.Tensor, sigma) -> torch.Tensor:
         """``D∘`` on ``periods`` (the period repeated until the net needs no padding), averaged back

@@ -260,21 +260,15 @@ class EulerBlock(nn.Module):
         Periodic: the state carries a circular halo of the kernel's radius, refreshed after each
         sub-step, so ``W z`` runs unpadded; only the activations are padded once per sub-step."""
         slope = self.config.negative_slope
-        if not self.periodic:
-            z = z.clone()
-            for _ in range(n):
-                u = conv_apply(z, weight, bias)
-                u = torch.relu_(u) if self.config.activation is Activation.RELU else F.leaky_relu_(u, slope)
-                z.add_(conv_adjoint(u, weight), alpha=-h)
-            return z
-        r = weight.shape[-1] // 2
-        padded = F.pad(z, (r, r, r, r), mode="circular")
-        inside = padded[..., r : padded.shape[-2] - r, r : padded.shape[-1] - r]
+        radius = weight.shape[-1] // 2
+        halo = radius if self.periodic else 0
+        state = F.pad(z, (halo,) * 4, mode="circular") if halo else z.clone()
+        inside = state[..., halo : state.shape[-2] - halo, halo : state.shape[-1] - halo]
         for _ in range(n):
-            u = F.conv2d(padded, weight, bias)
+            u = F.conv2d(state, weight, bias, padding=radius - halo)
             u = torch.relu_(u) if self.config.activation is Activation.RELU else F.leaky_relu_(u, slope)
-            inside.add_(conv_adjoint(u, weight, periodic=True), alpha=-h)
-            refresh_circular_halo(padded, r)
+            inside.add_(conv_adjoint(u, weight, periodic=self.periodic), alpha=-h)
+            refresh_circular_halo(state, halo)
         return inside.contiguous()
 
     # -- certificate ---------------------------------------------------------------------

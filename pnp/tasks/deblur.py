@@ -19,7 +19,7 @@ from deepinv.physics import LinearPhysics
 
 from ..choices import PriorBorder, Start
 from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
-from ..denoisers.borders import MirrorEmbedded, PeriodicBorder
+from ..denoisers.borders import TILE, MirrorEmbedded, PeriodicBorder
 from ..denoisers.baselines import TV
 from ..device import Precision, precision
 from ..metrics import before_after
@@ -118,9 +118,6 @@ def simulate_blur(
 
 def _check_image(image: torch.Tensor, name: str) -> None:
     check_images(image, name, channels=(1, 3), single=True, finite=True)
-
-
-TILE = 1024
 
 
 def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Module:
