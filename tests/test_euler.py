@@ -137,6 +137,22 @@ def test_schedule_is_recomputed_when_the_weights_change(generator):
         assert float(block.step) * spectral_norm_bound(block.weight).upper ** 2 <= 2 * 0.99
 
 
+
+def test_a_model_loaded_under_inference_mode_runs_and_still_sees_weight_changes(generator, tmp_path):
+    """Weights made under ``torch.inference_mode`` keep no version counter: loading and running a
+    shipped model there must work, and an in-place change there must still re-freeze the schedule."""
+    from pnp.denoisers import load
+
+    with torch.inference_mode():
+        model = load("euler-sigma0.05")
+        x = torch.rand(1, 3, 24, 20, generator=generator)
+        assert model(x, 0.05).shape == x.shape
+        scaled(model, 10.0)
+        for block in model.blocks:
+            schedule = block.eval_schedule()  # re-frozen from the scaled weights' rigorous bound
+            assert schedule.lipschitz >= spectral_norm_bound(block.weight).upper ** 2 * (1 - 1e-3)
+            assert schedule.step * schedule.lipschitz <= 2 * 0.99 * (1 + 1e-9)
+
 # -- integrators -------------------------------------------------------------------------------
 def test_heun_is_half_identity_plus_half_euler_twice(generator):
     torch.manual_seed(1)

@@ -68,6 +68,24 @@ def test_run_log_resumes_and_refuses_another_protocol(tmp_path):
         RunLog.open(path, {"images": ["a"]}, ["image", "psnr"], ("image",), PROVENANCE)
 
 
+def test_run_logs_of_parallel_processes_share_the_runs(tmp_path):
+    """Two logs on one file (two processes of one command): neither drops the other's rows, a run
+    held by one is skipped by the other, and a run finished by one is not computed again."""
+    path = tmp_path / "runs_x.json"
+    first, second = (RunLog.open(path, {"images": ["a", "b", "c"]}, ["image", "psnr"], ("image",), PROVENANCE)
+                     for _ in range(2))
+    with first.claim(("a",)) as mine, second.claim(("a",)) as theirs:
+        assert mine and not theirs
+        first.add({"image": "a", "psnr": 30.0})
+    second.add({"image": "b", "psnr": 31.0})
+    first.add({"image": "c", "psnr": 32.0})
+    stored = json.loads(path.read_text())["rows"]
+    assert sorted(row["image"] for row in stored) == ["a", "b", "c"]
+    with second.claim(("c",)) as mine:  # finished by the other process meanwhile
+        assert not mine
+    with second.claim(("d",)) as mine:  # a released claim of a new run is free
+        assert mine
+
 def test_tv_admm_reaches_the_tv_minimiser(smooth_image, generator):
     """ADMM's point is optimal: no small perturbation lowers the objective, and FISTA's is no better."""
     from pnp.evaluation.deblurring import tv_prox

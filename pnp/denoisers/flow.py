@@ -145,9 +145,14 @@ class EulerBlock(nn.Module):
         tensors: list[torch.Tensor] = [self.weight, self.bias]
         return tensors + ([self.log_step] if hasattr(self, "log_step") else [])
 
-    def _key(self) -> tuple:
-        """Cheap change detector: version counters (bumped by in-place updates) and storage."""
-        return tuple((t._version, t.data_ptr()) for t in self._tensors())
+    def _key(self) -> tuple | None:
+        """Cheap change detector: version counters (bumped by in-place updates) and storage; ``None``
+        for weights made under ``torch.inference_mode`` (a model loaded there), which keep no version
+        counter: their values are compared with the snapshot instead."""
+        tensors = self._tensors()
+        if any(t.is_inference() for t in tensors):
+            return None
+        return tuple((t._version, t.data_ptr()) for t in tensors)
 
     def _snapshot(self) -> list[torch.Tensor]:
         return [t.detach().to(device="cpu", dtype=torch.float64, copy=True) for t in self._tensors()]
@@ -214,7 +219,7 @@ class EulerBlock(nn.Module):
         if self._frozen is None:
             return self.freeze()
         key, schedule, snapshot = self._frozen
-        if key != self._key():  # moved, reloaded or updated: recompute only if the values changed
+        if key is None or key != self._key():  # moved, reloaded or updated: recompute only if the values changed
             current = self._snapshot()
             if any(not torch.equal(a, b) for a, b in zip(current, snapshot)):
                 return self.freeze()

@@ -4,7 +4,8 @@ Full runs: the images of ``settings.image_set`` (CBSD10 by default, CBSD68 on re
 the 10 kernels and 2 noise levels of :mod:`pnp.evaluation.protocol`. Quick runs (CI): two small crops
 of built-in photographs (or of BSDS500 val), 2 kernels, σ = 0.01, capped iterations. Runs are kept
 per method in ``<out>/deblurring/runs_<method>.json``; the same command continues an interrupted
-run, and ``--methods`` lets methods run in parallel processes into the same folder.
+run, and the same command started in several shells shares the runs between the processes (one
+core each; :class:`~pnp.evaluation.runs.RunLog`), as ``--methods`` splits them by method.
 """
 
 from __future__ import annotations
@@ -148,7 +149,11 @@ def run(settings) -> Table:
             _render(settings, plan_, folder, tuning)
         current = problem.image
         for method, log in logs.items():
-            if problem.key not in done[method]:
+            if problem.key in done[method]:
+                continue
+            with log.claim(problem.key) as mine:  # another process of the same command may hold it
+                if not mine:
+                    continue
                 row = score(problem, solvers[method])
                 log.add(row)
                 if settings.progress is not None:

@@ -4,17 +4,32 @@ Long benchmarks (hours on a CPU) are interrupted; a :class:`RunLog` keeps every 
 (``<folder>/<name>.json``, with a CSV beside it) so that the same command run again computes only
 what is missing. A log belongs to one protocol (a JSON-able dict: images, kernels, noise, method
 settings); opening it under another protocol is refused, so rows of different experiments never
-mix. One process writes a log at a time; different methods (different logs) may run in
-parallel processes.
+mix.
+
+Several processes may fill one log on one machine (the same command started once per core): a
+process :meth:`RunLog.claim`\ s a run before computing it (a non-blocking ``flock`` on a lock file
+of that run, which the kernel releases when the process ends, killed or not) and :meth:`RunLog.add`
+merges its row with the rows the others wrote (read-merge-write under the log's own lock). The lock
+files live in the system's temporary folder, never beside the results. Without ``fcntl`` (Windows)
+there is no locking: one process per log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import json
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process per log
+    fcntl = None  # type: ignore[assignment]
 
 from .. import strict_json
 from ..io import atomic_write_bytes
@@ -59,9 +74,45 @@ class RunLog:
         return {self.key(row) for row in self.rows}
 
     def add(self, row: dict) -> None:
-        """Record a finished run and write the log (JSON and CSV) atomically."""
-        self.rows.append(row)
-        self.write()
+        """Record a finished run and write the log (JSON and CSV) atomically, with the runs other
+        processes added to the file meanwhile."""
+        with _locked(self._lock_path("log")):
+            self._merge_file()
+            if self.key(row) not in self.done():
+                self.rows.append(row)
+            self.write()
+
+    @contextlib.contextmanager
+    def claim(self, key: tuple) -> Iterator[bool]:
+        """Hold run ``key`` while the ``with`` block computes it: yields ``True`` when this process
+        has it, ``False`` when another process holds it or has finished it (re-read from the file)."""
+        with _locked(self._lock_path(repr(key)), wait=False) as held:
+            if not held:
+                yield False
+                return
+            with _locked(self._lock_path("log")):
+                self._merge_file()
+            yield key not in self.done()
+
+    def _merge_file(self) -> None:
+        """Add the rows of the file on disk (written by other processes) that this log lacks."""
+        if not self.path.exists():
+            return
+        try:
+            record = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return  # an unreadable file is replaced by this log's rows, as before
+        if record.get("protocol") != self.protocol:
+            raise ValueError(f"{self.path} now holds runs of another protocol; write to another --out")
+        done = self.done()
+        self.rows.extend(row for row in record.get("rows", []) if self.key(row) not in done)
+
+    def _lock_path(self, name: str) -> Path:
+        """A lock file for ``name`` of this log, in the temporary folder (keyed by the log's path)."""
+        log_id = hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:16]
+        folder = Path(tempfile.gettempdir()) / "stable-pnp-locks" / log_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / (hashlib.sha256(name.encode()).hexdigest()[:24] + ".lock")
 
     def write(self) -> None:
         record = {"provenance": self.provenance.to_dict(), "protocol": self.protocol, "columns": self.columns,
@@ -72,6 +123,25 @@ class RunLog:
         writer.writeheader()
         writer.writerows(self.rows)
         atomic_write_bytes(self.path.with_suffix(".csv"), buffer.getvalue().encode())
+
+
+@contextlib.contextmanager
+def _locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``path`` for the ``with`` block; yields whether it was obtained
+    (always ``True`` when ``wait``; ``True`` without locking where ``fcntl`` is missing)."""
+    if fcntl is None:  # pragma: no cover
+        yield True
+        return
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _difference(old: dict | None, new: dict) -> str:
