@@ -2,7 +2,7 @@
 
 ``pnp deblur IMAGE --kernel motion --simulate`` (reflect boundary, motion kernel of size 31 and
 seed 0, noise 0.01 seeded 0) on full BSDS500 images (``val`` by default; ``train`` to choose), with the default prior and each
-``--prior-border`` (zeros, periodic, mirror). For each side, the worst mean absolute error over
+``--prior-border`` (zeros, periodic, mirror; ``--extend`` adds to the table's earlier rows). For each side, the worst mean absolute error over
 the 20 outermost columns (rows), against the mean error inside (30 pixels in), in 1/255; and the
 PSNR of the whole image and the seconds of the solve.
 
@@ -21,7 +21,7 @@ import torch
 
 from pnp.choices import PriorBorder
 from pnp.denoisers import load
-from pnp.evaluation.tables import Table, publish
+from pnp.evaluation.tables import Table, earlier_rows, publish
 from pnp.io import read_image
 from pnp.metrics import psnr
 from pnp.operators import kernels
@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--borders", nargs="+", default=[b.value for b in PriorBorder],
                         choices=[b.value for b in PriorBorder])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--extend", action="store_true",
+                        help="keep the rows of an earlier run into the same table (same split, kernel and noise)")
     args = parser.parse_args()
 
     splits = find_bsds500(args.data)
@@ -67,18 +69,25 @@ def main() -> None:
     prior = load("euler", sigma=0.01, nearest=True).eval()
     table = Table("Errors at the border of pnp deblur --kernel motion --simulate, by prior border",
                   ["image", "border", "psnr", "left", "right", "top", "bottom", "inside", "iterations", "seconds"])
-    for name in args.images:
-        sharp = read_image(files[name]).image
-        observed = simulate_blur(sharp, kernel, boundary="reflect", noise_level=0.01, seed=0)
-        for border in args.borders:
-            table.add(**restore(name, sharp, observed, kernel, prior, border))
-            print(table.rows[-1], flush=True)
     table.notes += [
         f"Full BSDS500 {args.split} images; reflect boundary, motion kernel (size 31, seed 0), noise 0.01 (seed 0), the "
         f"default prior ({prior.card.name}) and solver of pnp deblur. left/right/top/bottom: worst mean absolute "
         f"error (1/255) over the {SIDE} outermost columns/rows of that side; inside: mean beyond 30 pixels. "
         f"Seconds: the solve, one torch thread ({torch.get_num_threads()}), other jobs sharing the CPU.",
     ]
+    if args.extend:
+        table.rows, earlier = earlier_rows(args.out / f"{args.name}.json", table.notes[0])
+        table.notes += [f"Rows kept from earlier runs: {earlier}"] if earlier else []
+    done = {(row["image"], row["border"]) for row in table.rows}
+    for name in args.images:
+        sharp = read_image(files[name]).image
+        observed = simulate_blur(sharp, kernel, boundary="reflect", noise_level=0.01, seed=0)
+        for border in args.borders:
+            if (name, border) not in done:
+                table.add(**restore(name, sharp, observed, kernel, prior, border))
+                publish(table, args.out, args.name)  # after every row: an interrupted run keeps its rows
+    table.rows.sort(key=lambda row: (args.images.index(row["image"]) if row["image"] in args.images else len(args.images),
+                                     [b.value for b in PriorBorder].index(row["border"])))
     publish(table, args.out, args.name)
 
 

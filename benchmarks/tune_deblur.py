@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from pnp.choices import PriorBorder
 from pnp.denoisers import load, resolve
 from pnp.evaluation.images import load_crop
 from pnp.evaluation.protocol import KERNEL_NAMES, NOISE_LEVELS, noise_seed, protocol_kernel
-from pnp.evaluation.tables import Table, publish
+from pnp.evaluation.tables import Table, earlier_rows, publish
 from pnp.metrics import psnr
 from pnp.operators import Blur, Boundary
 from pnp.solvers import Stopping
@@ -54,17 +53,6 @@ def problems(files: list[Path], kernel_names: list[str], sigma: float, crop: int
 def key(row: dict) -> tuple:
     """What identifies a configuration in the table."""
     return round(row["sigma"], 6), row["prior"], row["border"], float(row["step"]), float(row["strength"])
-
-
-def earlier_rows(path: Path, problems_note: str) -> tuple[list[dict], str]:
-    """The rows and command of an earlier table at ``path`` made on the same problems, if any."""
-    if not path.is_file():
-        return [], ""
-    record = json.loads(path.read_text())
-    if problems_note not in record.get("notes", []):
-        return [], ""
-    rows = [{**row, "sigma": round(row["sigma"], 6)} for row in record["rows"]]
-    return rows, f"`{record['command']}` ({record['machine']}, {record['date']})"
 
 
 def main() -> None:
@@ -102,7 +90,8 @@ def main() -> None:
         "gap. Seconds: the configuration's runs on this CPU, one torch thread, other jobs sharing it.",
     ]
     if args.extend:
-        table.rows, earlier = earlier_rows(args.out / f"{args.name}.json", table.notes[0])
+        rows, earlier = earlier_rows(args.out / f"{args.name}.json", table.notes[0])
+        table.rows = [{**row, "sigma": round(row["sigma"], 6)} for row in rows]
         table.notes += [f"Rows kept from earlier runs on the same problems: {earlier}"] if earlier else []
     done = {key(row) for row in table.rows}
     for sigma in args.sigmas:

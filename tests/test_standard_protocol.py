@@ -68,6 +68,19 @@ def test_run_log_resumes_and_refuses_another_protocol(tmp_path):
         RunLog.open(path, {"images": ["a"]}, ["image", "psnr"], ("image",), PROVENANCE)
 
 
+def test_a_study_extends_only_a_table_made_on_the_same_problems(tmp_path):
+    """``earlier_rows``: the rows and maker of a committed table whose problems note matches, else none."""
+    from pnp.evaluation.tables import earlier_rows
+
+    table = Table("study", ["config", "psnr"])
+    table.notes.append("Problems: images a, b.")
+    table.add(config="x", psnr=30.0)
+    table.write(tmp_path, "study", PROVENANCE)
+    rows, made_by = earlier_rows(tmp_path / "study.json", "Problems: images a, b.")
+    assert rows == [{"config": "x", "psnr": 30.0}] and made_by == "`test` (test machine, 2026-11-27)"
+    assert earlier_rows(tmp_path / "study.json", "Problems: images a, c.") == ([], "")
+    assert earlier_rows(tmp_path / "missing.json", "Problems: images a, b.") == ([], "")
+
 def test_run_logs_of_parallel_processes_share_the_runs(tmp_path):
     """Two logs on one file (two processes of one command): neither drops the other's rows, a run
     held by one is skipped by the other, and a run finished by one is not computed again."""

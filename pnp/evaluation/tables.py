@@ -150,6 +150,18 @@ class Table:
         return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")[0 if markdown else 1:]]
 
 
+def earlier_rows(path: Path, note: str) -> tuple[list[dict], str]:
+    """The rows of the table written at ``path`` (its ``.json``) if it carries ``note`` (the note
+    that names its problems), with a line naming the command, machine and date that made them;
+    ``([], "")`` otherwise. Lets a study add configurations to a committed table without redoing it."""
+    if not path.is_file():
+        return [], ""
+    record = json.loads(path.read_text())
+    if note not in record.get("notes", []):
+        return [], ""
+    return list(record["rows"]), f"`{record['command']}` ({record['machine']}, {record['date']})"
+
+
 def publish(table: "Table", folder, name: str) -> None:
     """Write ``table`` as ``folder/name.{md,csv,json}`` with the provenance of the running script
     (:meth:`Provenance.of_script`) and print it."""
