@@ -19,14 +19,20 @@ import torch
 from pnp.denoisers import load
 from pnp.io import read_image
 from pnp.operators import kernels
-from pnp.tasks import DeblurOptions, deblur, simulate_blur
+from pnp.solvers import Stopping
+from pnp.tasks import DeblurOptions, Start, deblur, simulate_blur
+
+
+def _problem(bsds500) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A 96x96 crop of 3096 (sky), ``motion(31, seed 0)`` with reflect boundary, noise 0.01."""
+    sharp = read_image(bsds500 / "data" / "images" / "val" / "3096.jpg").image[..., :96, :96]
+    kernel = kernels.from_spec("motion", size=31, seed=0)
+    return sharp, kernel, simulate_blur(sharp, kernel, boundary="reflect", noise_level=0.01, seed=0)
 
 
 def _left_band(bsds500, prior_border: str) -> tuple[float, float]:
-    """Worst column-mean error over columns 1-19 of a 96x96 crop of 3096, and the inside mean."""
-    sharp = read_image(bsds500 / "data" / "images" / "val" / "3096.jpg").image[..., :96, :96]
-    kernel = kernels.from_spec("motion", size=31, seed=0)
-    observed = simulate_blur(sharp, kernel, boundary="reflect", noise_level=0.01, seed=0)
+    """Worst column-mean error over columns 1-19 of the crop, and the inside mean."""
+    sharp, kernel, observed = _problem(bsds500)
     restored = deblur(observed, kernel, load("euler", sigma=0.01, nearest=True),
                       DeblurOptions(boundary="reflect", noise_level=0.01, prior_border=prior_border)).restored
     column_error = (restored - sharp).abs().mean(dim=(0, 1, 2))
@@ -44,3 +50,20 @@ def test_the_mirror_border_of_the_prior_removes_the_band(bsds500):
     torch.manual_seed(0)
     band, inside = _left_band(bsds500, "mirror")  # measured: 7.0/255 at column 1, against 4.3 inside
     assert band < 2 * inside, (band * 255, inside * 255)
+
+
+@pytest.mark.slow
+def test_the_reflect_border_is_approached_slowly_so_the_stop_depends_on_the_start(bsds500):
+    """What ``DeblurOptions`` says of ``start``: the fixed point is unique (two starts meet when run
+    long enough), but along the border's near-null directions the default tolerance stops early."""
+    _, kernel, observed = _problem(bsds500)
+    prior = load("euler", sigma=0.01, nearest=True)
+
+    def gap(stopping: Stopping) -> float:
+        points = [deblur(observed, kernel, prior, DeblurOptions(boundary="reflect", noise_level=0.01, start=start,
+                                                                stopping=stopping)).restored
+                  for start in (Start.TIKHONOV, Start.OBSERVED)]
+        return float((points[0] - points[1]).abs().max())
+
+    assert gap(Stopping(500, 1e-5)) > 5e-3  # measured: 1.6e-2 (4/255)
+    assert gap(Stopping(3000, 1e-7)) < 1e-3  # measured: 4.5e-4
