@@ -55,7 +55,7 @@ Solve = Callable[[Problem], Outcome]
 
 def _pnp(family: str, sigmas: Sequence[float], device: torch.device, max_iter: int | None) -> Solve:
     """``pnp deblur``'s default pipeline with the shipped ``family`` prior nearest the noise level
-    (loaded once per level, here: not inside the inference mode of :func:`score`)."""
+    (loaded once per level, not once per run)."""
     names = {round(s, 6): resolve(family, prior_noise_level(s), nearest=True).stem for s in sigmas}
     models = {name: load(name).to(device).eval() for name in set(names.values())}
     default = DeblurOptions().stopping
