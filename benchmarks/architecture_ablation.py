@@ -12,6 +12,8 @@ Each candidate (a checkpoint path or a shipped name) is scored on
 Usage:
     python benchmarks/architecture_ablation.py euler-sigma0.01 runs/ablation/ms433/model.pt ... \
         --data ../shared/datasets/BSDS500 --out benchmarks/results
+
+``--extend`` keeps the committed rows of candidates not named again (same images and crops).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 
 from pnp.evaluation import deblurring
 from pnp.evaluation.speed import seconds_per_call
-from pnp.evaluation.tables import Table, publish
+from pnp.evaluation.tables import Table, earlier_rows, publish
 from pnp.denoisers import certify, load
 from pnp.io import read_image
 from pnp.metrics import psnr
@@ -62,6 +64,7 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=3, help="first N train images for deblurring")
     parser.add_argument("--crop", type=int, default=192)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--extend", action="store_true", help="keep the earlier rows of candidates not named again")
     args = parser.parse_args()
 
     splits = find_bsds500(args.data)
@@ -70,15 +73,33 @@ def main() -> None:
                   ["candidate", "architecture", "config", "sigma_train", "steps", "training_seconds",
                    "val_psnr_training", "denoising_psnr", "relative_cost", "seconds_per_call_481x321", "alpha",
                    *[f"deblur_psnr_sigma{s:g}" for s in SIGMAS], "deblur_iterations"])
+    table.notes += [
+        f"denoising_psnr: the first {len(val)} BSDS500 val images, full size, at the candidate's training sigma, "
+        "noise seeded by the image's index (the same draws for every candidate). val_psnr_training: the "
+        "training run's own validation number (its first val images).",
+        f"deblur_psnr_sigmaS: BSDS500 train images {', '.join(p.stem for p in train)}, central {args.crop}x{args.crop} "
+        f"crops, Levin kernels {KERNELS}, circular blur, PnP-PGD as pnp deblur (Tikhonov start, Anderson, "
+        "tolerance 1e-4, at most 300 iterations), strength 1. relative_cost: sub-steps weighted by the pixels of "
+        "their resolution level. seconds_per_call_481x321: one call, "
+        f"{torch.get_num_threads()} torch thread(s) (other jobs may have shared the CPU). alpha: proven. config: "
+        "flips / flip-orbits mark flip-equivariant blocks (pnp train --symmetry).",
+    ]
+    if args.extend:
+        names = {_name(candidate) for candidate in args.candidates}
+        kept, earlier = earlier_rows(args.out / "architecture_ablation.json", table.notes[0])
+        table.rows = [row for row in kept if row["candidate"] not in names]
+        table.notes += [f"Rows kept from earlier runs: {earlier}"] if table.rows else []
     for candidate in args.candidates:
         model = load(candidate).eval()
         card = model.metadata
         sigma = float(card["noise_level"])
         config = card.get("config", {})
         shape = config.get("scales") or config.get("blocks")
-        row = {"candidate": Path(candidate).parent.name if candidate.endswith(".pt") else candidate,
-               "architecture": card.get("architecture"),
-               "config": f"C={config.get('channels')}, blocks={shape}, hidden={config.get('hidden', config.get('channels'))}",
+        symmetry = config.get("flow", {}).get("symmetry", "none")
+        flips = f", {symmetry}" if symmetry != "none" else ""
+        row = {"candidate": _name(candidate), "architecture": card.get("architecture"),
+               "config": f"C={config.get('channels')}, blocks={shape}, hidden={config.get('hidden', config.get('channels'))}"
+                         + flips,
                "sigma_train": sigma, "steps": card.get("steps"), "training_seconds": card.get("seconds"),
                "val_psnr_training": card.get("validation_psnr"),
                "denoising_psnr": denoising_psnr(model, val, sigma), "relative_cost": relative_cost(model),
@@ -93,17 +114,13 @@ def main() -> None:
         row["deblur_iterations"] = sum(iterations) / len(iterations)
         print(row, flush=True)
         table.add(**row)
-    table.notes += [
-        f"denoising_psnr: the first {len(val)} BSDS500 val images, full size, at the candidate's training sigma, "
-        "noise seeded by the image's index (the same draws for every candidate). val_psnr_training: the "
-        "training run's own validation number (its first val images).",
-        f"deblur_psnr_sigmaS: BSDS500 train images {', '.join(p.stem for p in train)}, central {args.crop}x{args.crop} "
-        f"crops, Levin kernels {KERNELS}, circular blur, PnP-PGD as pnp deblur (Tikhonov start, Anderson, "
-        "tolerance 1e-4, at most 300 iterations), strength 1. relative_cost: sub-steps weighted by the pixels of "
-        "their resolution level. seconds_per_call_481x321: one call, "
-        f"{torch.get_num_threads()} torch thread(s) (other jobs may have shared the CPU). alpha: proven.",
-    ]
+        publish(table, args.out, "architecture_ablation")  # after every row: an interrupted run keeps its rows
     publish(table, args.out, "architecture_ablation")
+
+
+def _name(candidate: str) -> str:
+    """A checkpoint's run folder (``runs/ablation/ms433/model.pt`` -> ``ms433``), or the shipped name."""
+    return Path(candidate).parent.name if candidate.endswith(".pt") else candidate
 
 
 if __name__ == "__main__":

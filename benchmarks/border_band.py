@@ -2,7 +2,8 @@
 
 ``pnp deblur IMAGE --kernel motion --simulate`` (reflect boundary, motion kernel of size 31 and
 seed 0, noise 0.01 seeded 0) on full BSDS500 images (``val`` by default; ``train`` to choose), with the default prior and each
-``--prior-border`` (zeros, periodic, mirror; ``--extend`` adds to the table's earlier rows). For each side, the worst mean absolute error over
+``--prior-border`` (zeros, periodic, mirror; ``--extend`` adds to the table's earlier rows; ``--prior`` another
+prior, a shipped name or a checkpoint, into a table of its own ``--name``). For each side, the worst mean absolute error over
 the 20 outermost columns (rows), against the mean error inside (30 pixels in), in 1/255; and the
 PSNR of the whole image and the seconds of the solve.
 
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--name", default="border_band", help="table file name in --out")
     parser.add_argument("--borders", nargs="+", default=[b.value for b in PriorBorder],
                         choices=[b.value for b in PriorBorder])
+    parser.add_argument("--prior", help="a shipped name or checkpoint path instead of pnp deblur's default prior")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--extend", action="store_true",
                         help="keep the rows of an earlier run into the same table (same split, kernel and noise)")
@@ -66,12 +68,13 @@ def main() -> None:
     splits = find_bsds500(args.data)
     files = {path.stem: path for path in (splits.val if args.split == "val" else splits.train)}
     kernel = kernels.from_spec("motion", size=31, seed=0)
-    prior = load("euler", sigma=0.01, nearest=True).eval()
+    prior = (load("euler", sigma=0.01, nearest=True) if args.prior is None else load(args.prior)).eval()
+    which = f"default prior ({prior.card.name})" if args.prior is None else f"prior {args.prior}"
     table = Table("Errors at the border of pnp deblur --kernel motion --simulate, by prior border",
                   ["image", "border", "psnr", "left", "right", "top", "bottom", "inside", "iterations", "seconds"])
     table.notes += [
         f"Full BSDS500 {args.split} images; reflect boundary, motion kernel (size 31, seed 0), noise 0.01 (seed 0), the "
-        f"default prior ({prior.card.name}) and solver of pnp deblur. left/right/top/bottom: worst mean absolute "
+        f"{which} and solver of pnp deblur. left/right/top/bottom: worst mean absolute "
         f"error (1/255) over the {SIDE} outermost columns/rows of that side; inside: mean beyond 30 pixels. "
         f"Seconds: the solve, one torch thread ({torch.get_num_threads()}), other jobs sharing the CPU.",
     ]

@@ -1,7 +1,7 @@
 """The vocabularies users choose from, as string enums with no heavy imports.
 
 Each enum is defined once here and re-exported where it belongs (``pnp.operators.Boundary``,
-``pnp.device.Precision``, ``pnp.tasks.Start``, ``pnp.evaluation.protocol.ImageSet``,
+``pnp.device.Precision``, ``pnp.tasks.Start``, ``pnp.denoisers.Symmetry``, ``pnp.evaluation.protocol.ImageSet``,
 ``pnp.evaluation.standard.Method``), so the command line can list the choices in ``--help``
 without loading torch.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Boundary", "ImageSet", "Method", "Precision", "PriorBorder", "Start"]
+__all__ = ["Boundary", "ImageSet", "Method", "Precision", "PriorBorder", "Start", "Symmetry"]
 
 
 class Boundary(str, enum.Enum):
@@ -24,11 +24,28 @@ class PriorBorder(str, enum.Enum):
     """What the prior sees beyond the image border (:mod:`pnp.denoisers.borders`; each keeps the
     certificate): its networks' zero padding; the image continued periodically through circular
     convolutions (``periodic``, :class:`~pnp.denoisers.borders.PeriodicBorder`, same cost); or the
-    image's mirror image (``mirror``, :class:`~pnp.denoisers.borders.MirrorEmbedded`, 4x the pixels)."""
+    image's mirror image (``mirror``, :class:`~pnp.denoisers.borders.MirrorEmbedded`, 4x the pixels, or
+    one call for a flip-equivariant net)."""
 
     ZEROS = "zeros"
     PERIODIC = "periodic"
     MIRROR = "mirror"
+
+
+class Symmetry(str, enum.Enum):
+    """Which symmetry the block's ``W`` is built to respect (:mod:`pnp.denoisers.flow`).
+
+    ``NONE``: any 3x3 kernels. ``FLIPS``: the hidden channels come in orbits of four, one base kernel
+    and its left-right, up-down and both-ways flips, and every state channel is flip-invariant, so
+    the block commutes with flipping the image. ``FLIP_ORBITS``: the state channels past the image's
+    come in orbits of four too (a flip of the image permutes them), so the state can carry oriented
+    features between blocks. A net of either sees the mirror image past the border at the cost of
+    one call (:class:`~pnp.denoisers.borders.MirrorEmbedded`).
+    """
+
+    NONE = "none"
+    FLIPS = "flips"
+    FLIP_ORBITS = "flip-orbits"
 
 
 class Precision(str, enum.Enum):

@@ -136,6 +136,19 @@ def test_a_multiscale_euler_net_trains_and_exports_with_its_certificate(tmp_path
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config, "scales survive JSON"
 
 
+def test_a_flip_equivariant_net_trains_and_exports_with_its_symmetry(tmp_path, tiny_data):
+    config = _config(model=ModelConfig("euler", channels=8, blocks=2, symmetry="flips"), steps=6)
+    train(config, tiny_data, tmp_path, progress=False)
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["config"]["flow"]["symmetry"] == "flips" and card["certificate"]["certified"]
+    from pnp.denoisers import load
+
+    model, x = load(tmp_path / "model.pt"), torch.rand(1, 3, 16, 12)
+    with torch.no_grad():
+        assert torch.allclose(model(x.flip(-1)).flip(-1), model(x), atol=1e-6), "the exported net commutes with flips"
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
 def test_cli_train_quick_and_errors(tmp_path, tiny_data):
     data = tiny_data.train[0].parent.parent
     result = CliRunner().invoke(app, ["train", "--quick", "--data", str(data), "--out", str(tmp_path / "run"),
@@ -150,6 +163,7 @@ def test_cli_train_quick_and_errors(tmp_path, tiny_data):
         ([], "no training data"),
         (["--data", str(data), "--scales", "2,x"], "--scales takes block counts"),
         (["--data", str(data), "--model", "dncnn", "--scales", "2,2"], "Euler only"),
+        (["--data", str(data), "--symmetry", "flips", "--hidden", "6"], "divisible by 4"),
     ):
         result = CliRunner().invoke(app, ["train", "--quick", "--out", str(tmp_path / "x"), *arguments])
         assert result.exit_code == 2, result.output

@@ -43,7 +43,7 @@ def deblur_command(
     force: bool = typer.Option(False, help="Run even with a step outside the convergent range."),
     accelerate: bool = typer.Option(True, help="Safeguarded Anderson acceleration (same fixed point, fewer calls)."),
     start: Start = typer.Option(Start.TIKHONOV, help="Initial point: a Tikhonov deconvolution of the input, or the input."),
-    prior_border: PriorBorder = typer.Option(PriorBorder.ZEROS, help="What the prior sees past the image border: its zero padding, the image continued periodically (circular convolutions; same cost), or its mirror image (about 4x slower). Periodic and mirror remove the border bias that can band the edges; all keep the certificate."),
+    prior_border: PriorBorder = typer.Option(PriorBorder.ZEROS, help="What the prior sees past the image border: its zero padding, the image continued periodically (circular convolutions; same cost), or its mirror image (about 4x slower; no slower for a flip-equivariant prior). Periodic and mirror remove the border bias that can band the edges; all keep the certificate."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output image (default IMAGE_deblurred.EXT)."),
     report: Optional[Path] = typer.Option(None, help="Folder for figure.png, convergence.png and result.json."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),

@@ -10,6 +10,7 @@ import typer
 if TYPE_CHECKING:
     from ..training import Splits
 
+from ..choices import Symmetry
 from .app import app, reports_errors
 
 
@@ -35,6 +36,7 @@ def train_command(
     scales: Optional[str] = typer.Option(None, help="Euler: blocks per resolution level, finest first, e.g. 2,2,2 (a multi-scale net between orthonormal Haar transforms; replaces --blocks)."),
     hidden: Optional[int] = typer.Option(None, help="Euler: output channels of every W (default --channels; implies the multi-scale net's class)."),
     noise_channel: bool = typer.Option(False, "--noise-channel", help="Euler: condition the net on the noise level (one model for every level; train with --sigma-max)."),
+    symmetry: Symmetry = typer.Option(Symmetry.NONE, help="Euler: flips and flip-orbits build every W from base kernels and their three flips, so the net commutes with flipping the image and sees the mirror past the border at no extra cost (--prior-border mirror); flip-orbits also lets the state channels past the image's carry oriented features (orbits of four). The hidden width must be a multiple of 4."),
     grayscale: bool = typer.Option(False, help="Train a one-channel model."),
     val_every: int = typer.Option(1000, help="Validate every N steps."),
     val_images: int = typer.Option(100, help="How many validation images to use."),
@@ -62,7 +64,7 @@ def train_command(
     config = TrainConfig(
         model=ModelConfig(name=model, channels=channels, blocks=blocks, in_channels=1 if grayscale else 3,
                           flow_time=flow_time, max_substeps=max_substeps, scales=_scales(scales), hidden=hidden,
-                          noise_channel=noise_channel),
+                          noise_channel=noise_channel, symmetry=Symmetry(symmetry).value),
         noise=NoiseRange(sigma, sigma_max, sigma_log), steps=steps, batch_size=batch_size, patch=patch, lr=lr,
         val_every=val_every, val_images=val_images, checkpoint_every=checkpoint_every, seed=seed, device=device,
         init=init,

@@ -2,7 +2,8 @@
 
 - :class:`EulerDenoiser` -- averaged by construction: zero-channel lift, explicit-Euler blocks of
   convex gradient flows ``dz/dt = -W^T s(Wz + b)`` with certified step sizes, projection;
-  options in :class:`FlowConfig` (:class:`StepRule`, :class:`Integrator`, :class:`Activation`).
+  options in :class:`FlowConfig` (:class:`StepRule`, :class:`Integrator`, :class:`Activation`,
+  :class:`Symmetry`: flip-equivariant blocks, which see the mirror past the border at no extra cost).
 - :class:`MultiscaleEulerDenoiser` -- the same blocks at full, 1/2, 1/4 ... resolution between
   orthonormal Haar transforms; its α is computed from its parts (:mod:`pnp.denoisers.parts`:
   :class:`AveragedMap`, :class:`Chain`, :class:`HaarCoarse`).
@@ -26,7 +27,7 @@ from .certificate import (
     repeated_application,
 )
 from .euler import EulerDenoiser
-from .flow import Activation, BlockSchedule, EulerBlock, FlowConfig, Integrator, ScheduleError, StepRule
+from .flow import Activation, BlockSchedule, EulerBlock, FlowConfig, Integrator, ScheduleError, StepRule, Symmetry
 from .multiscale import MultiscaleEulerDenoiser
 from .parts import AveragedMap, Chain, HaarCoarse, compose
 from .smoothing import GaussianSmoother
@@ -55,6 +56,7 @@ __all__ = [
     "ScheduleError",
     "SpectralBound",
     "StepRule",
+    "Symmetry",
     "TV",
     "available",
     "certify",

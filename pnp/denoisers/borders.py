@@ -12,11 +12,19 @@ becomes a band along the edge. Two certified alternatives (:class:`pnp.choices.P
 - :class:`MirrorEmbedded`: ``D∘`` on the image's 2×2 mirror tiling ``M x`` (seamless and periodic),
   the four quadrants averaged back: ``T(x) = ¼ Mᵀ D∘(M x)``. With ``Q = ½ M`` (``QᵀQ = I``, an
   isometry) and ``S(u) = ½ D∘(2u)`` (a scaling conjugation keeps α-averagedness), ``T = Qᵀ S Q`` is
-  α-averaged with the α of ``D``; cost: four times the pixels.
+  α-averaged with the α of ``D``; cost: four times the pixels, or one call for a flip-equivariant
+  net (below).
 
 For a multi-scale net whose sides must be multiples of ``u``, the period is repeated until they are
 (``k`` copies of one period: ``k^{-1/2}`` times the repetition is an isometry, and averaging the
 copies' outputs back is its adjoint, so α is kept again).
+
+A net of flip-equivariant blocks (:class:`~pnp.denoisers.Symmetry` ``FLIPS``) commutes with the
+flips of the tiling, so ``D∘(M x)`` is itself mirror-symmetric: its four quadrants agree and
+``T(x)`` is the first one. Every block state is then mirror-symmetric too, so each block can run on
+the image alone with its state continued by half-sample symmetry (a halo of twice the kernel radius,
+refreshed after each sub-step): the same map at the cost of one call (sides multiples of the net's
+size unit; other sizes take the tiling).
 
 How it is computed: with every convolution made circular (Euler blocks keep a circular halo on
 their state, about 1.35 calls' worth of time on a 481×321 photo). Large images (a side above
@@ -41,6 +49,7 @@ from deepinv.models import Denoiser
 from ..shapes import check_images
 from .adapters import Tiled, kept_statement, receptive_radius, size_unit
 from .averaged import Averagedness
+from .spectral import symmetric_pad
 
 __all__ = ["MirrorEmbedded", "PeriodicBorder"]
 
@@ -76,11 +85,16 @@ def _periodic(blocks: list, convs: list[torch.nn.Conv2d]) -> Iterator[None]:
             conv.padding_mode = "zeros"
 
 
-def _symmetric_pad(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Pad the last two dimensions by ``radius`` with half-sample symmetry (``x[-1] = x[0]``), as the
-    mirror tiling continues the image."""
-    x = torch.cat([x[..., :radius].flip(-1), x, x[..., -radius:].flip(-1)], dim=-1)
-    return torch.cat([x[..., :radius, :].flip(-2), x, x[..., -radius:, :].flip(-2)], dim=-2)
+@contextlib.contextmanager
+def _symmetric(blocks: list) -> Iterator[None]:
+    """Continue these (flip-equivariant) blocks' states by half-sample symmetry for the duration."""
+    try:
+        for block in blocks:
+            block.symmetric = True
+        yield
+    finally:
+        for block in blocks:
+            block.symmetric = False
 
 
 class _BorderWrapper(Denoiser, abc.ABC):
@@ -156,17 +170,30 @@ class MirrorEmbedded(_BorderWrapper):
 
     reason = "mirror embedding (an isometry and a scaling conjugation) keeps alpha"
 
+    @property
+    def flip_equivariant(self) -> bool:
+        """Whether the net commutes with flips (only flip-equivariant Euler blocks), so that the map
+        costs one call (module docstring)."""
+        blocks, convs = self._layers
+        return bool(blocks) and not convs and all(block.flips for block in blocks)
+
     def _by_padding(self, x: torch.Tensor, radius: int, sigma) -> torch.Tensor:
+        if self.flip_equivariant:  # the four quadrants agree: one padded pass
+            return self._padded(symmetric_pad(x, radius), radius, sigma)
         # quadrant q of D∘(M x) is flip_q of the first quadrant of D∘(M flip_q x): four padded passes
         total = torch.zeros_like(x)
         for dims in ((), (-1,), (-2,), (-2, -1)):
             flipped = x.flip(dims) if dims else x
-            first = self._padded(_symmetric_pad(flipped, radius), radius, sigma)
+            first = self._padded(symmetric_pad(flipped, radius), radius, sigma)
             total += first.flip(dims) if dims else first
         return total / 4
 
     def _per_layer(self, x: torch.Tensor, sigma) -> torch.Tensor:
         height, width = x.shape[-2:]
+        unit = size_unit(self.denoiser)
+        if self.flip_equivariant and height % unit == 0 and width % unit == 0 and min(height, width) >= 2 * unit:
+            with _symmetric(self._layers[0]):
+                return self.denoiser(x, sigma)
         row = torch.cat([x, x.flip(-1)], dim=-1)
         out = self._circular(torch.cat([row, row.flip(-2)], dim=-2), sigma)
         folded = out[..., :height, :] + out[..., height:, :].flip(-2)

@@ -23,7 +23,7 @@ from deepinv.models import Denoiser
 from torch import nn
 
 from .averaged import Averagedness
-from .flow import EulerBlock, FlowConfig, Integrator, ScheduledBlocks
+from .flow import EulerBlock, FlowConfig, Integrator, ScheduledBlocks, invariant_channels
 from ..shapes import check_images
 
 __all__ = ["EulerDenoiser"]
@@ -70,7 +70,8 @@ class EulerDenoiser(ScheduledBlocks, Denoiser):
         if isinstance(flow, dict):
             flow = FlowConfig(**flow)
         self.in_channels, self.channels, self.flow, self.sigma = in_channels, channels, flow, sigma
-        self.blocks = nn.ModuleList(EulerBlock(channels, flow) for _ in range(blocks))
+        invariant = invariant_channels(channels, in_channels)
+        self.blocks = nn.ModuleList(EulerBlock(channels, flow, invariant=invariant) for _ in range(blocks))
         self.strength = strength
 
     @property

@@ -50,12 +50,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .averaged import Averagedness, BlockCertificate
-from .flow_options import (Activation, BlockSchedule, FlowConfig, Integrator, ScheduleError, StepRule,
+from .flow_options import (Activation, BlockSchedule, FlowConfig, Integrator, ScheduleError, StepRule, Symmetry,
                            fixed_time_schedule)
-from .spectral import conv_adjoint, conv_apply, power_iteration, refresh_circular_halo, spectral_norm_bound
+from .spectral import (conv_adjoint, conv_apply, power_iteration, refresh_circular_halo, refresh_symmetric_halo,
+                       spectral_norm_bound, symmetric_pad)
 
 __all__ = ["Activation", "BlockSchedule", "EulerBlock", "FlowConfig", "Integrator", "ScheduleError",
-           "ScheduledBlocks", "StepRule", "fixed_time_schedule"]
+           "ScheduledBlocks", "StepRule", "Symmetry", "fixed_time_schedule", "flip_orbits", "flip_swaps", "invariant_channels"]
 
 
 def _activation(config: FlowConfig) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -85,6 +86,47 @@ def _step_rk4(f, z, h):
 _STEPS = {Integrator.EULER: _step_euler, Integrator.HEUN: _step_heun, Integrator.RK4: _step_rk4}
 
 
+def flip_orbits(base_weight: torch.Tensor, base_bias: torch.Tensor,
+                invariant: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The flip-equivariant ``W`` of a block: (K, C, k, k), (K,) -> (4K, C, k, k), (4K,).
+
+    The flips g in {none, left-right, up-down, both} form the group Z2 x Z2 (g = 0..3, the bits the
+    axes flipped, composition XOR). The first ``invariant`` state channels (all of them by default)
+    are flip-invariant images; the others come in orbits ``(j, g)`` of four, channel
+    ``invariant + 4 j + g``. Hidden channel ``(g', k)`` (row ``g' K + k``) applies base kernel ``k``
+    flipped by ``g'``, reading orbit channel ``(j, g)`` through base column ``(j, g' XOR g)``, with
+    bias ``b_k``. With ``(T_f z)_(j,g) = f·z_(j, f XOR g)`` on orbits and ``f·z`` on invariant channels,
+    ``W T_f = T_f W`` and ``T_f`` is orthogonal; the activation acts pointwise and the biases are equal
+    on an orbit, so ``F(T_f z) = -Wᵀ s(T_f (W z + b)) = T_f F(z)``: the block commutes with the flips.
+    ``W`` is an ordinary convolution, so its norm bound and the step rule are unchanged.
+    """
+    channels = base_weight.shape[1]
+    invariant = channels if invariant is None else invariant
+    fixed, orbits = base_weight[:, :invariant], base_weight[:, invariant:].unflatten(1, (-1, 4))
+    rows = []
+    for g in range(4):
+        order = [g ^ h for h in range(4)]
+        row = torch.cat([fixed, orbits[:, :, order].flatten(1, 2)], dim=1)
+        rows.append(row.flip(tuple(dim for bit, dim in ((1, -1), (2, -2)) if g & bit)) if g else row)
+    return torch.cat(rows), base_bias.repeat(4)
+
+
+def invariant_channels(channels: int, fixed: int) -> int:
+    """How many state channels a ``FLIP_ORBITS`` net keeps flip-invariant: the ``fixed`` ones (image,
+    noise code) and the remainder that does not fill an orbit of four."""
+    return fixed + (channels - fixed) % 4
+
+
+def flip_swaps(channels: int, invariant: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel orders of the state past a left/right and a top/bottom mirror (:func:`flip_orbits`):
+    orbit channel ``(j, g)`` is read from ``(j, g XOR f)``, invariant channels from themselves."""
+    def order(f: int) -> torch.Tensor:
+        index = list(range(invariant)) + [invariant + 4 * j + (g ^ f) for j in range((channels - invariant) // 4)
+                                          for g in range(4)]
+        return torch.tensor(index)
+    return order(1), order(2)
+
+
 def _step_kappa(step_alpha: float, integrator: Integrator) -> float | None:
     """``alpha / (1 - alpha)`` of one integrator step from ``a = h L / 2`` (None: not certified)."""
     if integrator is Integrator.EULER:
@@ -102,7 +144,10 @@ class EulerBlock(nn.Module):
 
     ``W`` maps the C state channels to ``hidden`` channels (default C; wider buys capacity, and the
     bound and the step rule hold for any width). Parameters: ``weight`` (hidden, C, 3, 3), ``bias``
-    (hidden,), and ``log_step`` (scalar) for LEARNED_STEP.
+    (hidden,), and ``log_step`` (scalar) for LEARNED_STEP; with ``Symmetry.FLIPS`` or ``FLIP_ORBITS``
+    ``weight`` and ``bias`` hold the hidden/4 base kernels of :func:`flip_orbits`, and
+    :meth:`operator` gives ``W``; ``invariant`` is then the number of flip-invariant state channels
+    (``FLIP_ORBITS``: the others, a multiple of 4, come in orbits; ``FLIPS``: all of them).
     Buffers (saved in checkpoints): ``power_vector`` (1, C, s, s), ``norm_estimate`` (power
     estimate of ``||W||``), and the frozen schedule ``norm_upper`` / ``substeps`` / ``step``.
     """
@@ -116,14 +161,23 @@ class EulerBlock(nn.Module):
     substeps: torch.Tensor
     step: torch.Tensor
 
-    def __init__(self, channels: int, config: FlowConfig = FlowConfig(), hidden: int | None = None) -> None:
+    def __init__(self, channels: int, config: FlowConfig = FlowConfig(), hidden: int | None = None,
+                 invariant: int | None = None) -> None:
         super().__init__()
         hidden = channels if hidden is None else hidden
         for name, value in (("channels", channels), ("hidden", hidden)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.channels, self.hidden, self.config = channels, hidden, config
-        conv = nn.Conv2d(channels, hidden, 3, padding=1)  # PyTorch's default initialisation
+        self.flips = config.symmetry is not Symmetry.NONE
+        self.invariant = channels if config.symmetry is not Symmetry.FLIP_ORBITS or invariant is None else invariant
+        if self.flips and hidden % 4:
+            raise ValueError(f"a flip-equivariant block needs a hidden width divisible by 4, got {hidden}")
+        if self.flips and not (0 <= self.invariant <= channels and (channels - self.invariant) % 4 == 0):
+            raise ValueError(f"flip orbits need the {channels - self.invariant} state channels past the "
+                             f"{self.invariant} invariant ones to be a multiple of 4")
+        self._swaps = flip_swaps(channels, self.invariant) if self.flips else None
+        conv = nn.Conv2d(channels, hidden // 4 if self.flips else hidden, 3, padding=1)  # PyTorch's initialisation
         self.weight = nn.Parameter(conv.weight.detach().clone())
         assert conv.bias is not None
         self.bias = nn.Parameter(conv.bias.detach().clone())
@@ -139,6 +193,17 @@ class EulerBlock(nn.Module):
         self._frozen: tuple | None = None  # (key, BlockSchedule, weight snapshot) of the eval schedule
         self._tight = False  # whether norm_upper is the tight bound (not just a passed check)
         self.periodic = False  # circular instead of zero-padded convolutions (pnp.denoisers.borders)
+        self.symmetric = False  # state continued by half-sample symmetry (flip-equivariant blocks only)
+
+    def operator(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(W, b)``: (hidden, C, 3, 3), (hidden,); the parameters themselves unless ``Symmetry.FLIPS``."""
+        return flip_orbits(self.weight, self.bias, self.invariant) if self.flips else (self.weight, self.bias)
+
+    def _swaps_to(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The halo's channel orders on ``z``'s device; None when every channel is invariant."""
+        if self._swaps is None or self.invariant == self.channels:
+            return None
+        return (self._swaps[0].to(z.device), self._swaps[1].to(z.device))
 
     # -- schedules -------------------------------------------------------------------------
     def _tensors(self) -> list[torch.Tensor]:
@@ -173,7 +238,7 @@ class EulerBlock(nn.Module):
 
     def freeze(self) -> BlockSchedule:
         """Fix n and h for evaluation from the rigorous bound on ``||W||``; cached in buffers."""
-        upper = spectral_norm_bound(self.weight, tol=self.config.bound_tol).upper
+        upper = spectral_norm_bound(self.operator()[0], tol=self.config.bound_tol).upper
         schedule = self._schedule_from(upper**2)
         self._store(upper, schedule)
         self._tight = True
@@ -191,7 +256,7 @@ class EulerBlock(nn.Module):
             raise ScheduleError(f"no frozen schedule stored (substeps={n}, step={step}); call freeze()")
         limit = self.config.step_limit_factor
         target = math.sqrt(limit * (1 + 1e-6) / step)
-        bound = spectral_norm_bound(self.weight, tol=self.config.bound_tol, target=target)
+        bound = spectral_norm_bound(self.operator()[0], tol=self.config.bound_tol, target=target)
         if bound.upper > target:
             proof = "is violated" if bound.lower > target else "cannot be proven"
             raise ScheduleError(
@@ -208,7 +273,7 @@ class EulerBlock(nn.Module):
         """The tight rigorous bound on ``||W||`` (recomputed if the cached one came from a check)."""
         self.eval_schedule()
         if not self._tight:
-            upper = spectral_norm_bound(self.weight, tol=self.config.bound_tol).upper
+            upper = spectral_norm_bound(self.operator()[0], tol=self.config.bound_tol).upper
             with torch.no_grad():
                 self.norm_upper.fill_(upper)
             self._tight = True
@@ -227,7 +292,7 @@ class EulerBlock(nn.Module):
         return schedule
 
     def _training_schedule(self) -> tuple[int, torch.Tensor | float]:
-        estimate, vector = power_iteration(self.weight, self.power_vector, self.config.power_iterations)
+        estimate, vector = power_iteration(self.operator()[0], self.power_vector, self.config.power_iterations)
         with torch.no_grad():
             self.power_vector.copy_(vector)
             self.norm_estimate.copy_(estimate.detach())
@@ -241,6 +306,10 @@ class EulerBlock(nn.Module):
     # -- forward ---------------------------------------------------------------------------
     def vector_field(self, z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """``F(z) = -W^T s(W z + b)``, (B, C, H, W) -> (B, C, H, W)."""
+        if self.symmetric:  # W z on a margin of r from the state continued by 2r, then W^T back inside
+            r = weight.shape[-1] // 2
+            u = self._activation(F.conv2d(symmetric_pad(z, 2 * r, self._swaps_to(z)), weight, bias))
+            return -F.conv_transpose2d(u, weight, padding=2 * r)
         u = self._activation(conv_apply(z, weight, bias, periodic=self.periodic))
         return -conv_adjoint(u, weight, periodic=self.periodic)
 
@@ -250,7 +319,9 @@ class EulerBlock(nn.Module):
         else:
             schedule = self.eval_schedule()
             n, h = schedule.substeps, schedule.step
-        weight, bias = self.weight.to(z), self.bias.to(z)
+        weight, bias = (t.to(z) for t in self.operator())
+        if self.symmetric and not self.flips:
+            raise RuntimeError("a symmetric halo computes the mirror tiling only for flip-equivariant blocks")
         if not torch.is_grad_enabled() and self.config.integrator is Integrator.EULER:
             return self._euler_inplace(z, weight, bias, n, float(h))
         step = _STEPS[self.config.integrator]
@@ -263,17 +334,28 @@ class EulerBlock(nn.Module):
         """Euler sub-steps without autograd, updating a copy of ``z`` in place (fast path).
 
         Periodic: the state carries a circular halo of the kernel's radius, refreshed after each
-        sub-step, so ``W z`` runs unpadded; only the activations are padded once per sub-step."""
+        sub-step, so ``W z`` runs unpadded; only the activations are padded once per sub-step.
+        Symmetric: a half-sample symmetric halo of twice the radius, so ``W z`` is known on a margin
+        of ``r`` and ``W^T`` needs no padding at all."""
         slope = self.config.negative_slope
         radius = weight.shape[-1] // 2
-        halo = radius if self.periodic else 0
-        state = F.pad(z, (halo,) * 4, mode="circular") if halo else z.clone()
+        swaps = self._swaps_to(z) if self.symmetric else None
+        if self.symmetric:
+            halo = 2 * radius
+            state = symmetric_pad(z, halo, swaps)
+        else:
+            halo = radius if self.periodic else 0
+            state = F.pad(z, (halo,) * 4, mode="circular") if halo else z.clone()
         inside = state[..., halo : state.shape[-2] - halo, halo : state.shape[-1] - halo]
         for _ in range(n):
-            u = F.conv2d(state, weight, bias, padding=radius - halo)
+            u = F.conv2d(state, weight, bias, padding=max(radius - halo, 0))
             u = torch.relu_(u) if self.config.activation is Activation.RELU else F.leaky_relu_(u, slope)
-            inside.add_(conv_adjoint(u, weight, periodic=self.periodic), alpha=-h)
-            refresh_circular_halo(state, halo)
+            if self.symmetric:
+                inside.add_(F.conv_transpose2d(u, weight, padding=halo), alpha=-h)
+                refresh_symmetric_halo(state, halo, swaps)
+            else:
+                inside.add_(conv_adjoint(u, weight, periodic=self.periodic), alpha=-h)
+                refresh_circular_halo(state, halo)
         return inside.contiguous()
 
     # -- certificate ---------------------------------------------------------------------
@@ -289,7 +371,7 @@ class EulerBlock(nn.Module):
         return BlockCertificate(
             index=index, norm_upper=upper,
             norm_power=self.power_estimate(),
-            norm_triangle=triangle_bound(self.weight), integrator=self.config.integrator.value,
+            norm_triangle=triangle_bound(self.operator()[0]), integrator=self.config.integrator.value,
             substeps=schedule.substeps, step=schedule.step, step_alpha=step_alpha, alpha=alpha,
         )
 
@@ -306,7 +388,7 @@ class EulerBlock(nn.Module):
         """Power-method estimate of ``||W||`` (a lower estimate) warm-started from ``power_vector``;
         the buffer is left unchanged."""
         vector = self.power_vector.detach().to(device="cpu", dtype=torch.float32)
-        weight = self.weight.detach().to(device="cpu", dtype=torch.float32)
+        weight = self.operator()[0].detach().to(device="cpu", dtype=torch.float32)
         return float(power_iteration(weight, vector, iterations)[0])
 
     def kappa(self) -> float | None:
@@ -318,6 +400,8 @@ class EulerBlock(nn.Module):
     def extra_repr(self) -> str:
         c = self.config
         width = f", hidden={self.hidden}" if self.hidden != self.channels else ""
+        width += f", symmetry={self.config.symmetry.value}" if self.flips else ""
+        width += f", invariant={self.invariant}" if self.flips and self.invariant != self.channels else ""
         return f"channels={self.channels}{width}, rule={c.step_rule.value}, integrator={c.integrator.value}"
 
 

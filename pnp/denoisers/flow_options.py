@@ -9,7 +9,9 @@ import enum
 import math
 from dataclasses import asdict, dataclass
 
-__all__ = ["Activation", "BlockSchedule", "FlowConfig", "Integrator", "ScheduleError", "StepRule",
+from ..choices import Symmetry
+
+__all__ = ["Activation", "BlockSchedule", "FlowConfig", "Integrator", "ScheduleError", "StepRule", "Symmetry",
            "fixed_time_schedule"]
 
 
@@ -56,6 +58,7 @@ class FlowConfig:
         power_iterations: power iterations per training forward.
         power_safety: factor (>= 1) on the power estimate of ``||W||`` in training mode.
         bound_tol: relative tolerance of the rigorous bound's branch-and-bound.
+        symmetry: ``NONE`` (default) or ``FLIPS`` (flip-equivariant blocks; hidden width a multiple of 4).
     """
 
     step_rule: StepRule = StepRule.FIXED_TIME
@@ -71,9 +74,11 @@ class FlowConfig:
     power_iterations: int = 1
     power_safety: float = 1.0
     bound_tol: float = 1e-3
+    symmetry: Symmetry = Symmetry.NONE
 
     def __post_init__(self) -> None:
-        for name, kind in (("step_rule", StepRule), ("integrator", Integrator), ("activation", Activation)):
+        for name, kind in (("step_rule", StepRule), ("integrator", Integrator), ("activation", Activation),
+                           ("symmetry", Symmetry)):
             object.__setattr__(self, name, kind(getattr(self, name)))
         checks = {
             "time": self.time > 0 and math.isfinite(self.time),
@@ -97,7 +102,11 @@ class FlowConfig:
         return 2.0 * (1.0 - self.margin)
 
     def to_dict(self) -> dict:
-        return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in asdict(self).items()}
+        """JSON-ready fields; ``symmetry`` only when not ``NONE``, so older cards read the same."""
+        fields = {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in asdict(self).items()}
+        if self.symmetry is Symmetry.NONE:
+            del fields["symmetry"]
+        return fields
 
 
 @dataclass(frozen=True)

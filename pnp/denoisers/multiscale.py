@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from deepinv.models import Denoiser
 
 from .averaged import Averagedness
-from .flow import EulerBlock, FlowConfig, ScheduledBlocks
+from .flow import EulerBlock, FlowConfig, ScheduledBlocks, invariant_channels
 from .parts import Chain, HaarCoarse
 from ..shapes import check_images
 
@@ -81,7 +81,8 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
         self.body = self._level(0)
 
     def _blocks(self, count: int) -> list[EulerBlock]:
-        return [EulerBlock(self.channels, self.flow, self.hidden) for _ in range(count)]
+        invariant = invariant_channels(self.channels, self.in_channels + self.noise_channel)
+        return [EulerBlock(self.channels, self.flow, self.hidden, invariant) for _ in range(count)]
 
     def _level(self, k: int) -> Chain:
         count = self.scales[k]

@@ -52,6 +52,7 @@ __all__ = [
     "power_norm",
     "spectral_norm_bound",
     "symbol",
+    "symmetric_pad",
     "triangle_bound",
 ]
 
@@ -93,6 +94,33 @@ def refresh_circular_halo(padded: torch.Tensor, r: int) -> None:
     padded[..., r:-r, -r:] = padded[..., r:-r, r : 2 * r]
     padded[..., :r, :] = padded[..., -2 * r : -r, :]
     padded[..., -r:, :] = padded[..., r : 2 * r, :]
+
+
+def symmetric_pad(x: torch.Tensor, r: int, swaps: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """Pad the last two dimensions of ``x`` (B, C, H, W) by ``r`` with half-sample symmetry
+    (``x[-1 - i] = x[i]``), as the image's mirror tiling continues it; needs both sides ``>= r``.
+    ``swaps``: channel orders of the left/right and top/bottom halos (channels a flip permutes)."""
+    lr, ud = swaps if swaps is not None else (None, None)
+    left, right = x[..., :r].flip(-1), x[..., -r:].flip(-1)
+    if lr is not None:
+        left, right = left[:, lr], right[:, lr]
+    x = torch.cat([left, x, right], dim=-1)
+    top, bottom = x[..., :r, :].flip(-2), x[..., -r:, :].flip(-2)
+    if ud is not None:
+        top, bottom = top[:, ud], bottom[:, ud]
+    return torch.cat([top, x, bottom], dim=-2)
+
+
+def refresh_symmetric_halo(padded: torch.Tensor, r: int, swaps: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+    """Rewrite, in place, the ``r``-pixel border of ``padded`` (B, C, H + 2r, W + 2r) from its
+    inside, as :func:`symmetric_pad` would; O(r(H + W)) work."""
+    if r == 0:
+        return
+    lr, ud = swaps if swaps is not None else (slice(None), slice(None))
+    padded[..., r:-r, :r] = padded[:, lr, r:-r, r : 2 * r].flip(-1)
+    padded[..., r:-r, -r:] = padded[:, lr, r:-r, -2 * r : -r].flip(-1)
+    padded[..., :r, :] = padded[:, ud, r : 2 * r, :].flip(-2)
+    padded[..., -r:, :] = padded[:, ud, -2 * r : -r, :].flip(-2)
 
 
 def _offsets(radius: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:

@@ -60,7 +60,7 @@ class DeblurOptions:
     the arithmetic of the denoiser (:class:`pnp.device.Precision`; fp32 by default); ``prior_border``
     what the prior sees past the image border (:class:`pnp.choices.PriorBorder`: ``periodic`` and
     ``mirror`` remove the networks' zero-padding bias at the border, which bands the left edge of
-    some reflect-boundary restorations; ``periodic`` at no cost, ``mirror`` at 4x per denoiser call).
+    some reflect-boundary restorations; ``periodic`` at no cost, ``mirror`` at 4x per denoiser call, 1x for a flip-equivariant net).
     """
 
     boundary: Boundary = Boundary.REFLECT

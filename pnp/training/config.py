@@ -52,7 +52,9 @@ class ModelConfig:
     cap a block integrates for less than T and stays certified), see :class:`pnp.denoisers.FlowConfig`.
     Multi-scale Euler only: ``scales`` blocks per resolution level, finest first (replaces ``blocks``),
     and ``hidden`` output channels of every ``W``; ``noise_channel`` conditions the net on the noise
-    level (train it on a range, ``NoiseRange(low, high)``; see :class:`pnp.denoisers.MultiscaleEulerDenoiser`)."""
+    level (train it on a range, ``NoiseRange(low, high)``; see :class:`pnp.denoisers.MultiscaleEulerDenoiser`).
+    Euler only: ``symmetry`` "none", "flips" or "flip-orbits" (flip-equivariant blocks,
+    :class:`pnp.denoisers.Symmetry`; the hidden width, ``hidden`` or ``channels``, must then be a multiple of 4)."""
 
     name: str = "euler"
     channels: int = 64
@@ -63,6 +65,7 @@ class ModelConfig:
     scales: tuple[int, ...] | None = None
     hidden: int | None = None
     noise_channel: bool = False
+    symmetry: str = "none"
 
     def __post_init__(self) -> None:
         if self.scales is not None:
@@ -85,6 +88,11 @@ class ModelConfig:
             raise ValueError(f"flow-time must be a positive number, got {self.flow_time}")
         if self.max_substeps is not None and (not isinstance(self.max_substeps, int) or self.max_substeps < 1):
             raise ValueError(f"max-substeps must be a positive integer, got {self.max_substeps!r}")
+        if self.symmetry not in ("none", "flips", "flip-orbits") or (self.symmetry != "none" and self.name != "euler"):
+            raise ValueError(f"symmetry (Euler only) must be none, flips or flip-orbits, got {self.symmetry!r}")
+        if self.symmetry != "none" and (self.hidden or self.channels) % 4:
+            raise ValueError(f"symmetry {self.symmetry} needs a hidden width divisible by 4 (the four flips of each "
+                             f"base kernel), got {self.hidden or self.channels}: change --hidden or --channels")
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ class EulerFamily:
     """
 
     def build(self, config: ModelConfig) -> torch.nn.Module:
-        from ..denoisers import EulerDenoiser, FlowConfig, MultiscaleEulerDenoiser
+        from ..denoisers import EulerDenoiser, FlowConfig, MultiscaleEulerDenoiser, Symmetry
 
-        flow = FlowConfig(time=config.flow_time, max_substeps=config.max_substeps)
+        flow = FlowConfig(time=config.flow_time, max_substeps=config.max_substeps, symmetry=Symmetry(config.symmetry))
         if config.scales is not None or config.hidden is not None or config.noise_channel:
             return MultiscaleEulerDenoiser(in_channels=config.in_channels, channels=config.channels,
                                            scales=config.scales or (config.blocks,), hidden=config.hidden, flow=flow,
