@@ -25,8 +25,10 @@ class PriorBorder(str, enum.Enum):
     certificate): its networks' zero padding; the image continued periodically through circular
     convolutions (``periodic``, :class:`~pnp.denoisers.borders.PeriodicBorder`, same cost); or the
     image's mirror image (``mirror``, :class:`~pnp.denoisers.borders.MirrorEmbedded`, 4x the pixels, or
-    one call for a flip-equivariant net)."""
+    one call for a flip-equivariant net). ``auto`` (the default): the mirror when it is free (a
+    flip-equivariant prior), the zero padding otherwise."""
 
+    AUTO = "auto"
     ZEROS = "zeros"
     PERIODIC = "periodic"
     MIRROR = "mirror"

@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from pnp.cli import app
-from pnp.denoisers import EulerDenoiser, save_checkpoint
+from pnp.denoisers import EulerDenoiser, FlowConfig, save_checkpoint
 from pnp.io import read_image, write_image
 
 
@@ -84,6 +84,20 @@ def test_deblur_with_another_prior_border_records_it_and_refuses_tv(border, phot
                   "-o", tmp_path / "tv.png")
     _assert_one_line_error(result, "convolutional priors")
     assert not (tmp_path / "tv.png").exists()
+
+
+def test_deblur_takes_the_free_mirror_for_a_flip_equivariant_prior_and_zeros_for_others(photo, tiny_model, tmp_path):
+    """``--prior-border auto`` (the default) records the border it stood for: the mirror where it costs
+    one call, the zero padding for any other prior (today's shipped ones)."""
+    flips = tmp_path / "flips.pt"
+    torch.manual_seed(1)
+    save_checkpoint(EulerDenoiser(channels=8, blocks=2, sigma=0.05, flow=FlowConfig(symmetry="flip-orbits")), flips,
+                    {"training_data": "none (test)"})
+    for model, expected in ((flips, "mirror"), (tiny_model, "zeros")):
+        result = _run("deblur", photo, "--kernel", "levin1", "--model", model, "--iters", "2",
+                      "-o", tmp_path / f"{expected}.png", "--json", tmp_path / f"{expected}.json")
+        assert result.exit_code == 0, result.output
+        assert json.loads((tmp_path / f"{expected}.json").read_text())["prior_border"] == expected
 
 
 def test_denoise_example_improves_psnr(tmp_path):

@@ -135,3 +135,15 @@ def test_a_symmetric_halo_is_refused_for_a_block_without_flip_symmetry(generator
         block(torch.rand(1, 6, 8, 8, generator=generator))
     plain = MirrorEmbedded(EulerDenoiser(channels=6, blocks=1).eval())
     assert not plain.flip_equivariant
+
+
+def test_auto_border_is_the_mirror_only_where_it_is_free():
+    from pnp.choices import PriorBorder
+    from pnp.denoisers import DnCNN
+    from pnp.tasks.deblur import prior_border_for
+
+    flips_net = FLIPS_NETS[2]()
+    assert prior_border_for(flips_net, "auto") is PriorBorder.MIRROR
+    for other in (EulerDenoiser(channels=8, blocks=1), DnCNN(depth=3, features=4)):
+        assert prior_border_for(other, PriorBorder.AUTO) is PriorBorder.ZEROS
+    assert prior_border_for(flips_net, "zeros") is PriorBorder.ZEROS, "an explicit choice is kept"

@@ -43,7 +43,7 @@ def deblur_command(
     force: bool = typer.Option(False, help="Run even with a step outside the convergent range."),
     accelerate: bool = typer.Option(True, help="Safeguarded Anderson acceleration (same fixed point, fewer calls)."),
     start: Start = typer.Option(Start.TIKHONOV, help="Initial point: a Tikhonov deconvolution of the input, or the input."),
-    prior_border: PriorBorder = typer.Option(PriorBorder.ZEROS, help="What the prior sees past the image border: its zero padding, the image continued periodically (circular convolutions; same cost), or its mirror image (about 4x slower; no slower for a flip-equivariant prior). Periodic and mirror remove the border bias that can band the edges; all keep the certificate."),
+    prior_border: PriorBorder = typer.Option(PriorBorder.AUTO, help="What the prior sees past the image border: its zero padding, the image continued periodically (circular convolutions; same cost), or its mirror image (about 4x slower; no slower for a flip-equivariant prior). Periodic and mirror remove the border bias that can band the edges; all keep the certificate. auto: the mirror for a flip-equivariant prior, zeros for others."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output image (default IMAGE_deblurred.EXT)."),
     report: Optional[Path] = typer.Option(None, help="Folder for figure.png, convergence.png and result.json."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
@@ -57,7 +57,7 @@ def deblur_command(
     from ..operators import kernels
     from ..solvers import ProgressBar, Stopping
     from ..tasks import DeblurOptions, deblur, simulate_blur
-    from ..tasks.deblur import prior_noise_level
+    from ..tasks.deblur import prior_border_for, prior_noise_level
     from ..tasks.report import result_record, write_json
 
     data, input_name = read_input(image, example)
@@ -89,7 +89,7 @@ def deblur_command(
         "kernel": {"spec": kernel, "size": list(blur_kernel.shape),
                    **({"seed": seed, "kernel_size": kernel_size} if kernel.strip().lower() == "motion" else {})},
         "model": model, "weights": _weights_name(denoiser), "strength": strength,
-        "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "prior_border": prior_border.value, "device": str(where), "precision": precision.value, **result_record(restoration.result),
+        "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "prior_border": prior_border_for(denoiser, prior_border).value, "device": str(where), "precision": precision.value, **result_record(restoration.result),
         "seconds": restoration.seconds, **metrics,
     }
     if json_path is not None:

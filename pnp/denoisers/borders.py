@@ -51,7 +51,7 @@ from .adapters import Tiled, kept_statement, receptive_radius, size_unit
 from .averaged import Averagedness
 from .spectral import symmetric_pad
 
-__all__ = ["MirrorEmbedded", "PeriodicBorder"]
+__all__ = ["MirrorEmbedded", "PeriodicBorder", "flip_equivariant"]
 
 TILE = 1024
 """Sides above this are denoised tile by tile (the same map, bounded memory)."""
@@ -83,6 +83,16 @@ def _periodic(blocks: list, convs: list[torch.nn.Conv2d]) -> Iterator[None]:
             block.periodic = False
         for conv in convs:
             conv.padding_mode = "zeros"
+
+
+def flip_equivariant(network: torch.nn.Module) -> bool:
+    """Whether ``network`` (or the net a wrapper holds) is built only of flip-equivariant Euler blocks,
+    so that it commutes with flipping the image and :class:`MirrorEmbedded` costs one call."""
+    from .flow import EulerBlock
+
+    blocks = [m for m in network.modules() if isinstance(m, EulerBlock)]
+    convs = [m for m in network.modules() if isinstance(m, torch.nn.Conv2d)]
+    return bool(blocks) and not convs and all(block.flips for block in blocks)
 
 
 @contextlib.contextmanager
@@ -172,10 +182,8 @@ class MirrorEmbedded(_BorderWrapper):
 
     @property
     def flip_equivariant(self) -> bool:
-        """Whether the net commutes with flips (only flip-equivariant Euler blocks), so that the map
-        costs one call (module docstring)."""
-        blocks, convs = self._layers
-        return bool(blocks) and not convs and all(block.flips for block in blocks)
+        """Whether the net commutes with flips (:func:`flip_equivariant`), so that the map costs one call."""
+        return flip_equivariant(self.denoiser)
 
     def _by_padding(self, x: torch.Tensor, radius: int, sigma) -> torch.Tensor:
         if self.flip_equivariant:  # the four quadrants agree: one padded pass

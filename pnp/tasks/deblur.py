@@ -19,7 +19,7 @@ from deepinv.physics import LinearPhysics
 
 from ..choices import PriorBorder, Start
 from ..denoisers.adapters import ColourOnGrey, Relaxed, Tiled, receptive_radius
-from ..denoisers.borders import TILE, MirrorEmbedded, PeriodicBorder
+from ..denoisers.borders import TILE, MirrorEmbedded, PeriodicBorder, flip_equivariant
 from ..denoisers.baselines import TV
 from ..device import Precision, precision
 from ..metrics import before_after
@@ -27,8 +27,8 @@ from ..operators import Blur, Boundary
 from ..solvers import Anderson, Callback, Result, SolverOptions, Stopping, pnp_pgd, tikhonov_estimate
 from ..shapes import check_images
 
-__all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_noise_level", "simulate_blur", "starting_point",
-           "wrapped_prior"]
+__all__ = ["DeblurOptions", "Restoration", "Start", "deblur", "prior_border_for", "prior_noise_level", "simulate_blur",
+           "starting_point", "wrapped_prior"]
 
 
 def prior_noise_level(noise_level: float) -> float:
@@ -60,7 +60,9 @@ class DeblurOptions:
     the arithmetic of the denoiser (:class:`pnp.device.Precision`; fp32 by default); ``prior_border``
     what the prior sees past the image border (:class:`pnp.choices.PriorBorder`: ``periodic`` and
     ``mirror`` remove the networks' zero-padding bias at the border, which bands the left edge of
-    some reflect-boundary restorations; ``periodic`` at no cost, ``mirror`` at 4x per denoiser call, 1x for a flip-equivariant net).
+    some reflect-boundary restorations; ``periodic`` at no cost, ``mirror`` at 4x per denoiser call,
+    1x for a flip-equivariant net; ``auto``, the default, is ``mirror`` where it is free and ``zeros``
+    elsewhere: :func:`prior_border_for`).
     """
 
     boundary: Boundary = Boundary.REFLECT
@@ -72,7 +74,7 @@ class DeblurOptions:
     accelerate: bool = True
     start: Start = Start.TIKHONOV
     precision: Precision = Precision.FP32
-    prior_border: PriorBorder = PriorBorder.ZEROS
+    prior_border: PriorBorder = PriorBorder.AUTO
 
     def __post_init__(self) -> None:
         if not self.noise_level >= 0:
@@ -134,6 +136,15 @@ def _bounded_memory(prior: torch.nn.Module, image: torch.Tensor) -> torch.nn.Mod
         return prior
 
 
+def prior_border_for(denoiser: torch.nn.Module, border: PriorBorder | str) -> PriorBorder:
+    """The border ``auto`` stands for with ``denoiser``: ``mirror`` for a flip-equivariant net (it then
+    costs one call and removes the zero-padding bias), ``zeros`` for any other; others as given."""
+    border = PriorBorder(border)
+    if border is not PriorBorder.AUTO:
+        return border
+    return PriorBorder.MIRROR if flip_equivariant(denoiser) else PriorBorder.ZEROS
+
+
 def wrapped_prior(denoiser: torch.nn.Module, options: DeblurOptions, observed: torch.Tensor) -> torch.nn.Module:
     """The map :func:`deblur` uses as its prior: ``denoiser`` (TV warm-started) with the border of
     ``options.prior_border`` (:mod:`pnp.denoisers.borders`), through :class:`ColourOnGrey`, tiled for
@@ -141,7 +152,7 @@ def wrapped_prior(denoiser: torch.nn.Module, options: DeblurOptions, observed: t
     states the prior's constant."""
     if isinstance(denoiser, TV):  # warm-started inner solves: the same prox, several times faster
         denoiser = denoiser.warm_started()
-    border = PriorBorder(options.prior_border)
+    border = prior_border_for(denoiser, options.prior_border)
     if border is PriorBorder.ZEROS:
         prior = _bounded_memory(ColourOnGrey(denoiser), observed)
     else:  # the border wrappers tile large images themselves (the same map as on the whole image)
