@@ -176,7 +176,7 @@ class EulerBlock(nn.Module):
         if self.flips and not (0 <= self.invariant <= channels and (channels - self.invariant) % 4 == 0):
             raise ValueError(f"flip orbits need the {channels - self.invariant} state channels past the "
                              f"{self.invariant} invariant ones to be a multiple of 4")
-        self._swaps = flip_swaps(channels, self.invariant) if self.flips else None
+        self._swaps = flip_swaps(channels, self.invariant) if self.flips and self.invariant < channels else None
         conv = nn.Conv2d(channels, hidden // 4 if self.flips else hidden, 3, padding=1)  # PyTorch's initialisation
         self.weight = nn.Parameter(conv.weight.detach().clone())
         assert conv.bias is not None
@@ -201,7 +201,7 @@ class EulerBlock(nn.Module):
 
     def _swaps_to(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The halo's channel orders on ``z``'s device; None when every channel is invariant."""
-        if self._swaps is None or self.invariant == self.channels:
+        if self._swaps is None:
             return None
         return (self._swaps[0].to(z.device), self._swaps[1].to(z.device))
 
