@@ -25,13 +25,15 @@ def main() -> None:
     parser.add_argument("--command", required=True, help="the pnp train command that produced the run")
     parser.add_argument("--hardware", required=True)
     parser.add_argument("--note", default="")
+    parser.add_argument("--date", default=datetime.date.today().isoformat(),
+                        help="the day the run trained (ISO 8601; default today)")
     parser.add_argument("--training-data", help="override the run's description of its training data")
     args = parser.parse_args()
     model = load(args.run / "model.pt")
     card = dict(model.metadata)
     card.update({
         "name": args.name, "training_command": args.command, "hardware": args.hardware,
-        "date": datetime.date.today().isoformat(), "note": args.note,
+        "date": datetime.date.fromisoformat(args.date).isoformat(), "note": args.note,
     })
     if args.training_data:
         card["training_data"] = args.training_data

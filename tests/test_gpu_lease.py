@@ -44,6 +44,9 @@ def test_the_plan_is_every_shipped_learned_prior():
         size = model.metadata["config"].get("channels", model.metadata["config"].get("features"))
         assert int(options["--channels"]) == size
     assert "--max-substeps" in plan["euler-sigma0.01"].options and "--max-substeps" not in plan["euler-sigma0.15"].options
+    for name, prior in plan.items():  # a flip-equivariant card retrains (and warm-starts) as one
+        symmetry = load(name).metadata["config"].get("flow", {}).get("symmetry", "none")
+        assert (dict(zip(prior.options[::2], prior.options[1::2])).get("--symmetry", "none") == symmetry), name
 
 
 def _fake_bsds500(root: Path) -> Path:

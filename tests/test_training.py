@@ -90,6 +90,22 @@ def test_time_budget_stops_exports_and_resumes(tmp_path, tiny_data):
         train(config, tiny_data, tmp_path / "b", progress=False, max_seconds=0)
 
 
+def test_a_resumed_run_reports_the_time_of_all_its_calls(tmp_path, tiny_data):
+    """The model card's ``seconds`` is the whole run's wall time (the lineage of shipped weights), not
+    only the last call's: a slow first call (2 s) then a fast resumed one."""
+    import time
+
+    config = _config(steps=40, val_every=100, checkpoint_every=100)
+    train(config, tiny_data, tmp_path, progress=False, max_seconds=1.5, on_step=lambda step: time.sleep(1.0))
+    log = read_log(tmp_path / "log.jsonl")
+    assert [e["step"] for e in log] == [3] and log[0]["seconds"] >= 2.0
+    resumed = train(config, tiny_data, tmp_path, resume=True, progress=False)
+    assert resumed.seconds >= 2.0 and resumed.metadata["seconds"] == pytest.approx(resumed.seconds)
+    total = sum(e["seconds"] for e in read_log(tmp_path / "log.jsonl"))
+    assert resumed.seconds == pytest.approx(total)
+    assert json.loads((tmp_path / "model.json").read_text())["seconds"] == pytest.approx(total)
+
+
 def test_init_warm_starts_from_saved_weights(tmp_path, tiny_data):
     from pnp.denoisers import load
 

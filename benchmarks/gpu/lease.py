@@ -86,7 +86,7 @@ def training_plan(names: list[str] | None = None) -> list[Prior]:
     for name in names or shipped:
         card = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
         architecture, config = card["architecture"], card["config"]
-        lr = re.search(r"--lr (\S+)", card.get("training_command", ""))
+        lr = re.search(r"--lr ([0-9][0-9.eE+-]*)", card.get("training_command", ""))
         options = ["--model", architecture, "--sigma", str(card["noise_level"]),
                    "--lr", lr.group(1) if lr else str(LEARNING_RATES[architecture])]
         if architecture == "euler":
@@ -94,6 +94,8 @@ def training_plan(names: list[str] | None = None) -> list[Prior]:
                         "--flow-time", str(config["flow"]["time"])]
             if config["flow"].get("max_substeps"):
                 options += ["--max-substeps", str(config["flow"]["max_substeps"])]
+            if config["flow"].get("symmetry", "none") != "none":  # flip-equivariant blocks (--init needs them)
+                options += ["--symmetry", str(config["flow"]["symmetry"])]
         else:
             options += ["--channels", str(config["features"]), "--blocks", str(config["depth"])]
         plan.append(Prior(name, architecture, float(card["noise_level"]), tuple(options)))

@@ -246,7 +246,7 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool, max_seconds: floa
         if run.step % config.checkpoint_every == 0 or final:
             elapsed = time.perf_counter() - interval_start
             if log is not None:  # the main process; log first: a resumed run drops log lines past its checkpoint
-                log.write(run, losses, len(losses) * config.batch_size * processes.world_size / elapsed)
+                log.write(run, losses, len(losses) * config.batch_size * processes.world_size / elapsed, elapsed)
                 save_training_state(run.state(), run.out / "last.pt", keep_previous=True)
             processes.barrier()
             losses, interval_start = [], time.perf_counter()
@@ -257,6 +257,8 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool, max_seconds: floa
     bar.close()
     seconds = time.perf_counter() - started
     throughput = (run.step - first_step) * config.batch_size * processes.world_size / max(seconds, 1e-9)
+    if processes.is_main and first_step > 0:  # a resumed run: the card gives the whole run's time
+        seconds = training_seconds(read_log(run.out / "log.jsonl"), config)
     return _finish(run, seconds, throughput)
 
 
@@ -284,6 +286,20 @@ def read_log(path: Path) -> list[dict]:
     return entries
 
 
+def training_seconds(entries: list[dict], config: TrainConfig) -> float:
+    """Wall seconds of a run over every call that made it (resumed runs included), from its log:
+    each line's ``seconds``, or for lines written before that field, the patches of a full
+    checkpoint interval divided by the line's throughput."""
+    total, previous_step = 0.0, 0
+    for entry in entries:
+        if entry.get("seconds") is not None:
+            total += entry["seconds"]
+        elif entry.get("patches_per_second"):
+            total += (entry["step"] - previous_step) * config.batch_size / entry["patches_per_second"]
+        previous_step = entry["step"]
+    return total
+
+
 def export_best(out: Path) -> TrainSummary:
     """Export the best checkpoint of a run in ``out`` that was stopped early (or finished).
 
@@ -299,8 +315,7 @@ def export_best(out: Path) -> TrainSummary:
     run.step, run.best_psnr, run.best_step = state["step"], state["best_psnr"], state["best_step"]
     run.training_data = state.get("training_data", run.training_data)
     entries = read_log(out / "log.jsonl") if (out / "log.jsonl").exists() else []
-    seconds = sum(config.checkpoint_every * config.batch_size / e["patches_per_second"]
-                  for e in entries if e.get("patches_per_second"))
+    seconds = training_seconds(entries, config)
     throughput = run.step * config.batch_size / seconds if seconds else float("nan")
     return _finish(run, seconds, throughput)
 
@@ -314,12 +329,13 @@ class _Log:
         kept = [json.dumps(entry) for entry in entries if entry["step"] <= keep_through]
         atomic_write_bytes(path, "".join(f"{line}\n" for line in kept).encode())
 
-    def write(self, run: _Run, losses: list[float], throughput: float) -> None:
+    def write(self, run: _Run, losses: list[float], throughput: float, seconds: float) -> None:
+        """One line for the interval that ends at ``run.step``: ``seconds`` is its wall time."""
         entry = {
             "step": run.step, "loss": sum(losses) / len(losses), "lr": run.scheduler.get_last_lr()[0],
             "val_psnr": None if math.isnan(run.last_psnr) else run.last_psnr,
             "best_val_psnr": None if math.isinf(run.best_psnr) else run.best_psnr,
-            "patches_per_second": throughput,
+            "patches_per_second": throughput, "seconds": seconds,
         }
         entry.update(run.family.diagnostics(run.model))
         with self.path.open("a") as stream:
