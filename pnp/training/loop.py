@@ -257,7 +257,7 @@ def _loop(run: _Run, on_step: StepHook | None, progress: bool, max_seconds: floa
     bar.close()
     seconds = time.perf_counter() - started
     throughput = (run.step - first_step) * config.batch_size * processes.world_size / max(seconds, 1e-9)
-    if processes.is_main and first_step > 0:  # a resumed run: the card gives the whole run's time
+    if processes.is_main:  # the card gives the whole run's time, over every --resume call
         seconds = training_seconds(read_log(run.out / "log.jsonl"), config)
     return _finish(run, seconds, throughput)
 
