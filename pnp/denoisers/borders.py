@@ -57,12 +57,18 @@ TILE = 1024
 """Sides above this are denoised tile by tile (the same map, bounded memory)."""
 
 
-def _convolutions(network: torch.nn.Module) -> tuple[list, list[torch.nn.Conv2d]]:
-    """The Euler blocks and zero-padded ``nn.Conv2d`` layers of ``network``; refuses a network with none."""
+def _layers(network: torch.nn.Module) -> tuple[list, list[torch.nn.Conv2d]]:
+    """The Euler blocks and the ``nn.Conv2d`` layers of ``network``."""
     from .flow import EulerBlock
 
     blocks = [m for m in network.modules() if isinstance(m, EulerBlock)]
-    convs = [m for m in network.modules() if isinstance(m, torch.nn.Conv2d) and m.padding_mode == "zeros"]
+    return blocks, [m for m in network.modules() if isinstance(m, torch.nn.Conv2d)]
+
+
+def _convolutions(network: torch.nn.Module) -> tuple[list, list[torch.nn.Conv2d]]:
+    """The Euler blocks and zero-padded ``nn.Conv2d`` layers of ``network``; refuses a network with none."""
+    blocks, convs = _layers(network)
+    convs = [conv for conv in convs if conv.padding_mode == "zeros"]
     if not blocks and not convs:
         raise ValueError(f"{type(network).__name__} has no convolutions to make circular: the periodic and mirror "
                          "borders apply to convolutional priors (euler, dncnn, or their checkpoints)")
@@ -88,10 +94,7 @@ def _periodic(blocks: list, convs: list[torch.nn.Conv2d]) -> Iterator[None]:
 def flip_equivariant(network: torch.nn.Module) -> bool:
     """Whether ``network`` (or the net a wrapper holds) is built only of flip-equivariant Euler blocks,
     so that it commutes with flipping the image and :class:`MirrorEmbedded` costs one call."""
-    from .flow import EulerBlock
-
-    blocks = [m for m in network.modules() if isinstance(m, EulerBlock)]
-    convs = [m for m in network.modules() if isinstance(m, torch.nn.Conv2d)]
+    blocks, convs = _layers(network)
     return bool(blocks) and not convs and all(block.flips for block in blocks)
 
 
@@ -180,10 +183,14 @@ class MirrorEmbedded(_BorderWrapper):
 
     reason = "mirror embedding (an isometry and a scaling conjugation) keeps alpha"
 
+    def __init__(self, denoiser: torch.nn.Module, *, tile: int = TILE) -> None:
+        super().__init__(denoiser, tile=tile)
+        self._one_call = flip_equivariant(denoiser)  # decided once, not on every call
+
     @property
     def flip_equivariant(self) -> bool:
         """Whether the net commutes with flips (:func:`flip_equivariant`), so that the map costs one call."""
-        return flip_equivariant(self.denoiser)
+        return self._one_call
 
     def _by_padding(self, x: torch.Tensor, radius: int, sigma) -> torch.Tensor:
         if self.flip_equivariant:  # the four quadrants agree: one padded pass
