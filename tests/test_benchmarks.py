@@ -26,6 +26,14 @@ def test_table_writes_markdown_csv_json_with_provenance(tmp_path):
     assert (tmp_path / "demo.csv").read_text().splitlines() == ["method,psnr", "a,27.123", "b,7.4e-08"]
 
 
+def test_a_value_just_below_one_is_not_printed_as_one():
+    """An averagedness constant of 0.99952 is not printed as 1 (which would void the certificate)."""
+    table = Table("alphas", ["alpha"])
+    for alpha in (0.9995243, 0.99941, 0.5):
+        table.add(alpha=alpha)
+    assert [line.split("|")[1].strip() for line in table.markdown().splitlines()[2:]] == ["0.9995", "0.999", "0.500"]
+
+
 def test_benchmark_all_quick(tmp_path):
     """The whole pipeline on built-in images with small random models (the shipped ones are tested below)."""
     torch.manual_seed(0)

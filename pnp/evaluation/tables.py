@@ -104,7 +104,12 @@ def _cell(value) -> str:
     if isinstance(value, float):
         if value != 0 and abs(value) < 0.01:
             return f"{value:.2e}"  # residuals and distances: keep their magnitude visible
-        return f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}"
+        if abs(value) >= 1:
+            return f"{value:.2f}"
+        digits = 3  # below 1, as many digits as it takes not to print 1.000 (an alpha of 0.99952: 0.9995)
+        while round(abs(value), digits) >= 1 and digits < 9:
+            digits += 1
+        return f"{value:.{digits}f}"
     return "" if value is None else str(value)
 
 
