@@ -8,10 +8,13 @@ Runs the real CLI in child processes on a 481x321 BSDS500 ``val`` colour image:
    ||A||^2, the solve and writing the output);
 2. the same problem solved to a tight tolerance (``--tol 1e-6 --iters 1000``), whose PSNR stands
    for the fixed point's;
-3. optionally ``--no-accelerate --start observed`` (the plain iteration from y), for comparison.
+3. optionally ``--no-accelerate --start observed`` (the plain iteration from y), for comparison;
+4. optionally the defaults with another prior (``--also-model NAME_OR_PATH``, repeatable: e.g. the
+   weights shipped before, to time both priors in one run on the same machine).
 
 and reports wall time, iterations, final relative residual and PSNR, and the PSNR gap to the tight
-solve. Usage: python benchmarks/time_to_solution.py --data ../shared/datasets/BSDS500 [--plain]
+solve (of the default prior's rows only). Usage: python benchmarks/time_to_solution.py --data
+../shared/datasets/BSDS500 [--plain] [--also-model PATH ...]
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="BSDS500 root")
     parser.add_argument("--image", default=None, help="val image stem (default: the last val image)")
     parser.add_argument("--plain", action="store_true", help="also time the plain iteration from y")
+    parser.add_argument("--also-model", action="append", default=[], metavar="NAME_OR_PATH",
+                        help="also time the defaults with this prior (pnp deblur --model); repeatable")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
 
@@ -58,6 +63,8 @@ def main() -> None:
     variants = {"pnp deblur (defaults)": []}
     if args.plain:
         variants["plain PnP from y (--no-accelerate --start observed)"] = ["--no-accelerate", "--start", "observed"]
+    for model in args.also_model:
+        variants[f"pnp deblur --model {model}"] = ["--model", model]
     variants["reference: tight tolerance (--tol 1e-6 --iters 1000)"] = ["--tol", "1e-6", "--iters", "1000"]
     columns = ["variant", "wall_seconds", "solver_seconds", "iterations", "denoiser_calls", "final_relative_residual",
                "psnr_input", "psnr", "psnr_gap_to_reference"]
@@ -70,7 +77,7 @@ def main() -> None:
         table.add(variant=name, wall_seconds=wall, solver_seconds=record["seconds"], iterations=record["iterations"],
                   denoiser_calls=record["evaluations"], final_relative_residual=record["final_relative_residual"],
                   psnr_input=record["psnr_input"], psnr=record["psnr_restored"],
-                  psnr_gap_to_reference=record["psnr_restored"] - reference)
+                  psnr_gap_to_reference=None if "--model" in variants[name] else record["psnr_restored"] - reference)
     table.notes.append("Each row is a separate `pnp deblur IMAGE --simulate --kernel levin3 --noise-level 0.01 "
                        "--device cpu [options]` process; wall_seconds is measured around the whole process "
                        f"(start-up included). torch threads: {torch.get_num_threads()}.")
