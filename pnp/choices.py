@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Boundary", "ImageSet", "Method", "Precision", "PriorBorder", "Start", "Symmetry"]
+__all__ = ["Boundary", "ImageSet", "Method", "Precision", "PriorBorder", "PriorChoice", "Start", "Symmetry"]
 
 
 class Boundary(str, enum.Enum):
@@ -32,6 +32,16 @@ class PriorBorder(str, enum.Enum):
     ZEROS = "zeros"
     PERIODIC = "periodic"
     MIRROR = "mirror"
+
+
+class PriorChoice(str, enum.Enum):
+    """Which of a family's shipped per-level priors deblurs an image (:mod:`pnp.tasks.prior_choice`):
+    the one trained nearest the noise level (``nearest``, one solve), or the strongest whose fixed
+    point fits the data within the noise, ``‖A x − y‖ ≤ σ √N`` (``discrepancy``, Morozov's
+    principle, two or more solves)."""
+
+    NEAREST = "nearest"
+    DISCREPANCY = "discrepancy"
 
 
 class Symmetry(str, enum.Enum):

@@ -18,6 +18,8 @@ from pnp.operators import kernels
     (["--noise-level", "inf"], "--noise-level must lie in [0, 1)"),
     (["--noise-level", "10"], "[0, 1] scale"),
     (["--noise-level", "-0.1"], "--noise-level"),
+    (["--model", "tv", "--prior-choice", "discrepancy"], "--prior-choice nearest"),
+    (["--noise-level", "0", "--prior-choice", "discrepancy"], "noise level, which is 0"),
 ])
 def test_deblur_refuses_sizes_and_levels_up_front(tmp_path, arguments, message):
     result = CliRunner().invoke(app, ["deblur", "--example", "-o", str(tmp_path / "x.png"), *arguments])

@@ -139,3 +139,10 @@ def test_deblur_takes_the_prior_trained_nearest_the_data_noise_level(tmp_path, m
     chosen = {noise: load_model("euler", torch.device("cpu"), prior_noise_level(noise)).sigma
               for noise in (0.0, 0.01, 0.015, 0.03, 0.04, 0.1)}
     assert chosen == {0.0: 0.01, 0.01: 0.01, 0.015: 0.02, 0.03: 0.02, 0.04: 0.05, 0.1: 0.15}  # ratio-wise nearest
+
+
+def test_a_family_lists_its_shipped_levels_weakest_first():
+    from pnp.denoisers import family
+
+    assert family("euler") == ["euler-sigma0.01", "euler-sigma0.02", "euler-sigma0.05", "euler-sigma0.15"]
+    assert family("dncnn")[0] == "dncnn-sigma0.01" and family("tv") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -12,7 +13,7 @@ import typer
 if TYPE_CHECKING:
     import torch
 
-from ..choices import Boundary, Precision, PriorBorder, Start
+from ..choices import Boundary, Precision, PriorBorder, PriorChoice, Start
 from .app import app, reports_errors
 from .common import load_model, output_path, read_input
 from .outputs import Output, check_outputs
@@ -44,6 +45,7 @@ def deblur_command(
     accelerate: bool = typer.Option(True, help="Safeguarded Anderson acceleration (same fixed point, fewer calls)."),
     start: Start = typer.Option(Start.TIKHONOV, help="Initial point: a Tikhonov deconvolution of the input, or the input."),
     prior_border: PriorBorder = typer.Option(PriorBorder.AUTO, help="What the prior sees past the image border: its zero padding, the image continued periodically (circular convolutions; same cost), or its mirror image (about 4x slower; no slower for a flip-equivariant prior). Periodic and mirror remove the border bias that can band the edges; all keep the certificate. auto: the mirror for a flip-equivariant prior, zeros for others."),
+    prior_choice: PriorChoice = typer.Option(PriorChoice.NEAREST, help="Which of the family's shipped priors (--model euler or dncnn): the one trained nearest the noise level, or discrepancy: the strongest whose fit to the data stays within the noise (Morozov's principle; helps flat images such as sky, costs two or more solves)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output image (default IMAGE_deblurred.EXT)."),
     report: Optional[Path] = typer.Option(None, help="Folder for figure.png, convergence.png and result.json."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the machine-readable result here."),
@@ -56,7 +58,7 @@ def deblur_command(
     from ..io import write_image
     from ..operators import kernels
     from ..solvers import ProgressBar, Stopping
-    from ..tasks import DeblurOptions, deblur, simulate_blur
+    from ..tasks import DeblurOptions, deblur, deblur_by_discrepancy, simulate_blur
     from ..tasks.deblur import prior_border_for, prior_noise_level
     from ..tasks.report import result_record, write_json
 
@@ -74,11 +76,23 @@ def deblur_command(
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
                             accelerate=accelerate, start=start, precision=precision, prior_border=prior_border)
     where = resolve_device(device)
+    candidates = _candidates(model, prior_choice, noise_level)
     denoiser = load_model(model, where, prior_noise_level(noise_level))
     sharp = data.image.to(where)
     observed = simulate_blur(sharp, blur_kernel, boundary=boundary, noise_level=noise_level, seed=seed) if simulate else sharp
-    with ProgressBar(total=iters, description="deblur") as bar:
-        restoration = deblur(observed, blur_kernel, denoiser, options, reference=sharp if simulate else None, callback=bar)
+    reference = sharp if simulate else None
+    trials: list = []
+    if candidates:
+        with ExitStack() as bars:
+            priors = [(name, load_model(name, where)) for name in candidates]
+            first = [name for name, _ in priors].index(_weights_name(denoiser).removesuffix(".pt"))
+            restoration, chosen, trials = deblur_by_discrepancy(
+                observed, blur_kernel, priors, options, first=first, reference=reference,
+                callback_for=lambda name: bars.enter_context(ProgressBar(total=iters, description=f"deblur ({name})")))
+        denoiser = dict(priors)[chosen]
+    else:
+        with ProgressBar(total=iters, description="deblur") as bar:
+            restoration = deblur(observed, blur_kernel, denoiser, options, reference=reference, callback=bar)
     write_image(target, restoration.restored.cpu(), bit_depth=data.bit_depth, alpha=data.alpha)
     if generated:
         _save_kernel(blur_kernel, _kernel_stem(target))
@@ -91,6 +105,8 @@ def deblur_command(
         "model": model, "weights": _weights_name(denoiser), "strength": strength,
         "boundary": boundary.value, "accelerated": accelerate, "start": start.value, "prior_border": prior_border_for(denoiser, prior_border).value, "device": str(where), "precision": precision.value, **result_record(restoration.result),
         "seconds": restoration.seconds, **metrics,
+        "prior_choice": prior_choice.value,
+        **({"discrepancy_trials": [vars(trial) for trial in trials]} if trials else {}),
     }
     if json_path is not None:
         write_json(record, json_path)
@@ -98,7 +114,26 @@ def deblur_command(
         _write_report(report, restoration, simulate, sharp, record)
     estimated = f"; noise level {noise_level:.4f} estimated from the image (set it with --noise-level)" \
         if noise_source == ESTIMATED else ""
-    typer.echo(_summary(restoration, metrics, target) + estimated)
+    chosen_by = (f"; prior {record['weights']} chosen by the discrepancy principle (fit/noise: "
+                 + ", ".join(f"{trial.name} {trial.discrepancy_ratio:.3f}" for trial in trials)
+                 + f"; {sum(trial.seconds for trial in trials):.1f} s for all {len(trials)} solves)") if trials else ""
+    typer.echo(_summary(restoration, metrics, target) + estimated + chosen_by)
+
+
+def _candidates(model: str, choice: PriorChoice, noise_level: float) -> list[str]:
+    """The shipped priors ``--prior-choice discrepancy`` chooses among (weakest first); none for ``nearest``."""
+    from ..denoisers import family
+
+    if choice is PriorChoice.NEAREST:
+        return []
+    names = family(model)
+    if len(names) < 2:
+        raise ValueError(f"--prior-choice discrepancy chooses among a family's shipped noise levels (--model euler "
+                         f"or dncnn); {model!r} has {len(names)}: use --prior-choice nearest")
+    if not noise_level > 0:
+        raise ValueError("--prior-choice discrepancy compares the fit with the noise level, which is 0 here: "
+                         "give --noise-level above 0 or use --prior-choice nearest")
+    return names
 
 
 def _weights_name(denoiser) -> str:

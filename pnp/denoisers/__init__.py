@@ -32,7 +32,7 @@ from .multiscale import MultiscaleEulerDenoiser
 from .parts import AveragedMap, Chain, HaarCoarse, compose
 from .smoothing import GaussianSmoother
 from .spectral import SpectralBound, grid_norm, power_norm, spectral_norm_bound, triangle_bound
-from .zoo import CheckpointError, available, load, resolve, save_checkpoint
+from .zoo import CheckpointError, available, family, load, resolve, save_checkpoint
 
 __all__ = [
     "Activation",
@@ -64,6 +64,7 @@ __all__ = [
     "compose_alpha",
     "compose_pair",
     "default_images",
+    "family",
     "grid_norm",
     "jacobian_norm",
     "load",

@@ -108,6 +108,14 @@ def cards() -> dict[str, ModelCard]:
     return out
 
 
+def family(name: str) -> list[str]:
+    """The shipped weights of family ``name`` (``euler``, ``dncnn``) that state their training noise
+    level, ordered from the lowest level (the weakest prior) to the highest."""
+    shipped = [n for n in available() if n not in BUILTIN and n.split("-")[0] == name]
+    levels = {n: _sidecar_sigma(WEIGHTS_DIR / f"{n}.pt") for n in shipped}
+    return sorted((n for n, level in levels.items() if level), key=lambda n: float(levels[n] or 0))
+
+
 def resolve(name: str, sigma: float | None = None, nearest: bool = False) -> Path:
     """Shipped checkpoint for ``name``, without loading it: exact, or a family like ``euler``
     narrowed by ``sigma`` (the training noise level equal to ``sigma``, or with ``nearest`` the
