@@ -92,11 +92,14 @@ class Method(str, enum.Enum):
     """The methods of the deblurring table."""
 
     EULER = "euler"
+    EULER_DISCREPANCY = "euler-discrepancy"
     DNCNN = "dncnn"
     TV = "tv"
     BM3D = "bm3d"
 
     @property
     def label(self) -> str:
-        return {Method.EULER: "PnP-Euler (pnp deblur default)", Method.DNCNN: "PnP-DnCNN (same pipeline, capped)",
+        return {Method.EULER: "PnP-Euler (pnp deblur default)",
+                Method.EULER_DISCREPANCY: "PnP-Euler, prior by discrepancy (--prior-choice discrepancy)",
+                Method.DNCNN: "PnP-DnCNN (same pipeline, capped)",
                 Method.TV: "TV (ADMM, weight tuned on train)", Method.BM3D: "BM3D deblurring (BM3D-DEB)"}[self]

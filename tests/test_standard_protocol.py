@@ -187,6 +187,21 @@ def test_quick_deblurring_resumes_and_keeps_methods_apart(tmp_path, monkeypatch)
     assert len(json.loads((out / "deblurring_per_image.json").read_text())["rows"]) == 3 * 4
 
 
+def test_the_discrepancy_choice_runs_as_a_method_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(anchors, "available", lambda: False)
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["benchmark", "deblurring", "--quick", "--out", str(out), "--device", "cpu",
+                                      "--methods", "euler-discrepancy"])
+    assert result.exit_code == 0, result.output
+    log = json.loads((out / "deblurring" / "runs_euler-discrepancy.json").read_text())
+    assert set(log["protocol"]["weights"]) == {"euler-sigma0.01", "euler-sigma0.02", "euler-sigma0.05", "euler-sigma0.15"}
+    assert len(log["rows"]) == 4 and all(r["weights"].startswith("euler-sigma") and r["converged"] for r in log["rows"])
+    summary = json.loads((out / "deblurring.json").read_text())
+    assert [r["method"] for r in summary["rows"]] == ["blurred input",
+                                                      "PnP-Euler, prior by discrepancy (--prior-choice discrepancy)"]
+    assert any("prior by discrepancy" in note for note in summary["notes"])
+
+
 def test_results_stay_put(tmp_path, monkeypatch):
     """A quick run writes outside the committed results by default, and never silently replaces a
     table of another protocol or a larger run."""

@@ -49,7 +49,7 @@ def benchmark_command(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help=f"Folder for tables and figures (default: {RESULTS} for full runs, {QUICK_RESULTS} with --quick)."),
     quick: bool = typer.Option(False, help="A few small crops and few iterations: checks the pipeline in about a minute."),
     images: Optional[str] = typer.Option(None, help="Deblurring: cbsd10 (default) or cbsd68. Denoising: a number of val images, taken from the end of val (default: all 100)."),
-    methods: Optional[list[Method]] = typer.Option(None, "--methods", help="Deblurring methods to run (repeatable; default all: euler, bm3d, tv, dncnn). Runs are kept per method, so methods can run in parallel processes into one --out."),
+    methods: Optional[list[Method]] = typer.Option(None, "--methods", help="Deblurring methods to run (repeatable; default: euler, bm3d, tv, dncnn; also euler-discrepancy). Runs are kept per method, so methods can run in parallel processes into one --out."),
     replace: bool = typer.Option(False, help="Overwrite tables made under another protocol or with more images (refused otherwise)."),
     tables_only: bool = typer.Option(False, "--tables-only", help="Deblurring: write the tables from the run logs present (e.g. while other processes run), computing nothing."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),

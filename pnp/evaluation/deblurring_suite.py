@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..denoisers import resolve
+from ..denoisers import family, resolve
 from ..io import atomic_write_bytes
 from ..tasks.deblur import prior_noise_level
 from . import anchors
@@ -28,6 +28,7 @@ from .tables import Scope, Table
 __all__ = ["DEFAULT_METHODS", "Plan", "plan", "run"]
 
 DEFAULT_METHODS = (Method.EULER, Method.BM3D, Method.TV, Method.DNCNN)
+TABLE_ORDER = (Method.EULER, Method.EULER_DISCREPANCY, Method.BM3D, Method.TV, Method.DNCNN)
 COLUMNS = ["image", "kernel", "sigma", "psnr", "ssim", "iterations", "converged", "seconds", "weights",
            "input_psnr", "input_ssim"]
 KEY = ("image", "kernel", "sigma")
@@ -89,6 +90,9 @@ def _method_protocol(method: Method, plan_: Plan, tv_weights: dict[float, float]
         weights = {f"{s:.6f}": f"{path.stem} sha256:{_sha(path)}" for s, path in files.items()}
         spec = {"method": method.value, "pipeline": "pnp deblur defaults, circular", "weights": weights}
         return {**spec, "max_iter": DNCNN_ITERATIONS} if method is Method.DNCNN else spec
+    if method is Method.EULER_DISCREPANCY:
+        weights = {name: f"sha256:{_sha(resolve(name))}" for name in family("euler")}
+        return {"method": method.value, "pipeline": "pnp deblur --prior-choice discrepancy, circular", "weights": weights}
     if method is Method.TV:
         return {"method": "tv", "solver": "ADMM, tol 1e-5, max 500", "weights": {f"{s:.6f}": w for s, w in (tv_weights or {}).items()}}
     return {"method": "bm3d", "steps": "RI 4e-4 + HT, RWI 5e-3 + Wiener, profile np, per channel"}
@@ -166,7 +170,7 @@ def _logs_present(folder: Path, base: dict) -> tuple[dict[str, list[dict]], list
     """Rows of every method log in ``folder`` made under the same base protocol, in table order, and
     a line per log saying which command made it, where and when."""
     found, made_by = {}, []
-    for method in DEFAULT_METHODS:
+    for method in TABLE_ORDER:
         path = folder / f"runs_{method.value}.json"
         if path.exists():
             record = json.loads(path.read_text())
@@ -182,6 +186,10 @@ def _render(settings, plan_: Plan, folder: Path, tuning: dict | None) -> Table:
     tables = standard_tables(logs, where=plan_.label, kernels=plan_.kernels, sigmas=plan_.sigmas,
                              expected_runs=plan_.expected_runs)
     notes = _notes(plan_, tuning) + ["Runs made by: " + "; ".join(made_by) + "."]
+    if Method.EULER_DISCREPANCY.label in logs:
+        notes.append("PnP-Euler, prior by discrepancy: `pnp deblur --boundary circular --noise-level SIGMA "
+                     "--prior-choice discrepancy` (the strongest shipped Euler prior whose fixed point has "
+                     "‖Ax − y‖ ≤ σ√N, the search starting at the nearest level); iterations: all its solves together.")
     for name, table in zip(OUTPUTS, (tables.summary, tables.kernels, tables.images, tables.runs)):
         table.notes += notes
         table.write(settings.out, name, settings.provenance, markdown=name != "deblurring_per_image",

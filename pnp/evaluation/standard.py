@@ -6,6 +6,10 @@ Methods (:class:`Method`):
   with ``DeblurOptions(boundary=circular, noise_level=σ)``: the shipped Euler prior trained nearest
   σ, Tikhonov start, safeguarded Anderson acceleration, relative-residual tolerance 1e-5, at most
   500 iterations);
+- ``euler-discrepancy``: the same, with the prior chosen per problem among the shipped Euler nets by
+  the discrepancy principle (``pnp deblur --prior-choice discrepancy``,
+  :func:`pnp.tasks.deblur_by_discrepancy`); iterations and convergence are those of every solve it
+  made (summed; converged when all did);
 - ``dncnn``: the same pipeline with the shipped DnCNN nearest σ and an iteration cap (DnCNN is
   not averaged: its iterations need not converge);
 - ``tv``: isotropic TV deconvolution (:func:`pnp.evaluation.tv_admm.tv_deconvolution`), its weight
@@ -26,11 +30,12 @@ from typing import Callable, Sequence
 import torch
 
 from ..choices import Method
-from ..denoisers import load, resolve
+from ..denoisers import family, load, resolve
 from ..metrics import psnr, ssim
 from ..operators import Boundary
 from ..solvers import Stopping
 from ..tasks.deblur import DeblurOptions, deblur, prior_noise_level
+from ..tasks.prior_choice import deblur_by_discrepancy
 from . import anchors
 from .protocol import Problem
 from .tuning import grid_search
@@ -70,6 +75,21 @@ def _pnp(family: str, sigmas: Sequence[float], device: torch.device, max_iter: i
     return solve
 
 
+def _pnp_discrepancy(sigmas: Sequence[float], device: torch.device) -> Solve:
+    """``pnp deblur --prior-choice discrepancy``: every shipped Euler level on offer, the search
+    starting at the one nearest the noise level."""
+    names = family("euler")
+    priors = [(name, load(name).to(device).eval()) for name in names]
+    first = {round(s, 6): names.index(resolve("euler", prior_noise_level(s), nearest=True).stem) for s in sigmas}
+
+    def solve(problem: Problem) -> Outcome:
+        options = DeblurOptions(boundary=Boundary.CIRCULAR, noise_level=problem.sigma)
+        restoration, chosen, trials = deblur_by_discrepancy(problem.observed.to(device), problem.physics.kernel,
+                                                             priors, options, first=first[round(problem.sigma, 6)])
+        return Outcome(restoration.restored, sum(t.iterations for t in trials), all(t.converged for t in trials), chosen)
+    return solve
+
+
 def _tv(weights: dict[float, float], device: torch.device) -> Solve:
     def solve(problem: Problem) -> Outcome:
         weight = weights[round(problem.sigma, 6)]
@@ -88,6 +108,8 @@ def build_solver(method: Method, sigmas: Sequence[float], device: torch.device, 
     runs only: the default is pnp deblur's)."""
     if method is Method.EULER:
         return _pnp("euler", sigmas, device, max_iter)
+    if method is Method.EULER_DISCREPANCY:
+        return _pnp_discrepancy(sigmas, device)
     if method is Method.DNCNN:
         return _pnp("dncnn", sigmas, device, dncnn_iterations if max_iter is None else min(max_iter, dncnn_iterations))
     if method is Method.TV:
