@@ -58,7 +58,8 @@ def deblur_command(
     from ..io import write_image
     from ..operators import kernels
     from ..solvers import ProgressBar, Stopping
-    from ..tasks import DeblurOptions, deblur, deblur_by_discrepancy, simulate_blur
+    from ..denoisers import resolve
+    from ..tasks import DeblurOptions, Trial, deblur, deblur_by_discrepancy, simulate_blur
     from ..tasks.deblur import prior_border_for, prior_noise_level
     from ..tasks.report import result_record, write_json
 
@@ -77,20 +78,20 @@ def deblur_command(
                             accelerate=accelerate, start=start, precision=precision, prior_border=prior_border)
     where = resolve_device(device)
     candidates = _candidates(model, prior_choice, noise_level)
-    denoiser = load_model(model, where, prior_noise_level(noise_level))
     sharp = data.image.to(where)
     observed = simulate_blur(sharp, blur_kernel, boundary=boundary, noise_level=noise_level, seed=seed) if simulate else sharp
     reference = sharp if simulate else None
-    trials: list = []
+    trials: list[Trial] = []
     if candidates:
+        priors = [(name, load_model(name, where)) for name in candidates]
+        first = candidates.index(resolve(model, prior_noise_level(noise_level), nearest=True).stem)
         with ExitStack() as bars:
-            priors = [(name, load_model(name, where)) for name in candidates]
-            first = [name for name, _ in priors].index(_weights_name(denoiser).removesuffix(".pt"))
             restoration, chosen, trials = deblur_by_discrepancy(
                 observed, blur_kernel, priors, options, first=first, reference=reference,
                 callback_for=lambda name: bars.enter_context(ProgressBar(total=iters, description=f"deblur ({name})")))
         denoiser = dict(priors)[chosen]
     else:
+        denoiser = load_model(model, where, prior_noise_level(noise_level))
         with ProgressBar(total=iters, description="deblur") as bar:
             restoration = deblur(observed, blur_kernel, denoiser, options, reference=reference, callback=bar)
     write_image(target, restoration.restored.cpu(), bit_depth=data.bit_depth, alpha=data.alpha)
