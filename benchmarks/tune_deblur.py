@@ -50,6 +50,16 @@ def problems(files: list[Path], kernel_names: list[str], sigma: float, crop: int
             yield path.stem, sharp, kernel, physics.A(sharp) + sigma * noise, float(physics.compute_sqnorm(sharp))
 
 
+def add_problem_arguments(parser: argparse.ArgumentParser, images: int) -> None:
+    """The options that pick the train problems of :func:`problems` (shared by the tuning studies)."""
+    parser.add_argument("--data", type=Path, required=True, help="BSDS500 root")
+    parser.add_argument("--images", type=int, default=images, help="first N train images (sorted by name)")
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--kernels", nargs="+", default=["levin1", "levin4", "levin7", "box9", "gaussian25"],
+                        choices=KERNEL_NAMES)
+    parser.add_argument("--sigmas", type=float, nargs="+", default=list(NOISE_LEVELS))
+
+
 def key(row: dict) -> tuple:
     """What identifies a configuration in the table."""
     return round(row["sigma"], 6), row["prior"], row["border"], float(row["step"]), float(row["strength"])
@@ -57,12 +67,7 @@ def key(row: dict) -> tuple:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="BSDS500 root")
-    parser.add_argument("--images", type=int, default=3, help="first N train images (sorted by name)")
-    parser.add_argument("--crop", type=int, default=128)
-    parser.add_argument("--kernels", nargs="+", default=["levin1", "levin4", "levin7", "box9", "gaussian25"],
-                        choices=KERNEL_NAMES)
-    parser.add_argument("--sigmas", type=float, nargs="+", default=list(NOISE_LEVELS))
+    add_problem_arguments(parser, images=3)
     parser.add_argument("--priors", nargs="+", default=[NEAREST],
                         help=f"shipped names or checkpoint paths; {NEAREST!r}: the net pnp deblur takes at each level")
     parser.add_argument("--steps", type=float, nargs="+", default=[1.0], help="τ‖A‖², each in (0, 2)")
