@@ -31,7 +31,7 @@ from pnp.choices import PriorBorder
 from pnp.denoisers import available, load, resolve
 from pnp.evaluation.tables import Provenance, Table, publish
 from pnp.metrics import psnr
-from pnp.operators import Boundary
+from pnp.operators import Blur, Boundary
 from pnp.solvers import Stopping
 from pnp.tasks.deblur import DeblurOptions, deblur, prior_noise_level
 from pnp.tasks.prior_choice import discrepancy_ratio
@@ -82,6 +82,7 @@ def main() -> None:
         cases = ((kernel_name, case) for path in files for kernel_name in args.kernels
                  for case in problems([path], [kernel_name], sigma, args.crop))
         for kernel_name, (image, sharp, kernel, observed, _) in cases:
+            physics = Blur(kernel, boundary=Boundary.CIRCULAR)
             scores, ratios = {}, {}
             for name in order:
                 start = time.perf_counter()
@@ -90,7 +91,7 @@ def main() -> None:
                 with torch.inference_mode():
                     restoration = deblur(observed, kernel, nets[name], options, reference=sharp)
                 scores[name] = float(psnr(restoration.restored, sharp)[0])
-                ratios[name] = discrepancy_ratio(observed, restoration.restored, kernel, options)
+                ratios[name] = discrepancy_ratio(physics, observed, restoration.restored, sigma)
                 runs.add(image=image, kernel=kernel_name, sigma=round(sigma, 6), prior=name,
                          psnr=scores[name], discrepancy_ratio=ratios[name], iterations=restoration.result.iterations[0],
                          converged=restoration.result.converged, seconds=time.perf_counter() - start)

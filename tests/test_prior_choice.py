@@ -53,6 +53,17 @@ def test_a_textured_image_walks_down_to_a_weaker_prior():
     assert all(t.discrepancy_ratio > 1 for t in trials)  # measured: 1.43, 1.31
 
 
+def test_the_choice_follows_the_rule_on_every_trial():
+    """Accepted trials are those within the limit; the chosen prior is the strongest accepted one, or
+    the weakest when none is (started from the strongest prior here, so the search walks all the way down)."""
+    kernel, observed = _observed(_textured())
+    _, name, trials = deblur_by_discrepancy(observed, kernel, PRIORS, OPTIONS, first=2)
+    order = [n for n, _ in PRIORS]
+    assert [t.name for t in trials] == order[::-1]
+    accepted = [t.name for t in trials if t.discrepancy_ratio <= 1]
+    assert name == (max(accepted, key=order.index) if accepted else order[0])
+
+
 def test_the_rule_needs_a_noise_level_and_a_valid_start():
     kernel, observed = _observed(_flat())
     with pytest.raises(ValueError, match="positive noise level"):

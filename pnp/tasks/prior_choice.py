@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from deepinv.physics import LinearPhysics
 
 from ..operators import Blur
 from .deblur import DeblurOptions, Restoration, deblur
@@ -38,12 +39,11 @@ class Trial:
     seconds: float
 
 
-def discrepancy_ratio(observed: torch.Tensor, restored: torch.Tensor, kernel: torch.Tensor, options: DeblurOptions) -> float:
-    """``‖A x − y‖ / (σ √N)`` with the blur of ``options`` (1: the residual is exactly at the noise level)."""
-    physics = Blur(kernel, boundary=options.boundary).to(observed.device)
+def discrepancy_ratio(physics: LinearPhysics, observed: torch.Tensor, restored: torch.Tensor, noise_level: float) -> float:
+    """``‖A x − y‖ / (σ √N)`` (1: the residual is exactly at the noise level σ)."""
     with torch.inference_mode():
         residual = (physics.A(restored) - observed).pow(2).mean().sqrt()
-    return float(residual) / options.noise_level
+    return float(residual) / noise_level
 
 
 def deblur_by_discrepancy(
@@ -71,6 +71,7 @@ def deblur_by_discrepancy(
         raise ValueError(f"first must index one of the {len(priors)} priors, got {first}")
     if not (math.isfinite(limit) and limit > 0):
         raise ValueError(f"limit must be a positive number, got {limit}")
+    physics = Blur(kernel, boundary=options.boundary).to(observed.device)
     solved: dict[int, Restoration] = {}
     trials: list[Trial] = []
 
@@ -79,7 +80,7 @@ def deblur_by_discrepancy(
         callback = callback_for(name) if callback_for is not None else None
         restoration = deblur(observed, kernel, denoiser, options, reference=reference, callback=callback)
         solved[index] = restoration
-        ratio = discrepancy_ratio(observed, restoration.restored, kernel, options)
+        ratio = discrepancy_ratio(physics, observed, restoration.restored, options.noise_level)
         trials.append(Trial(name, ratio, restoration.result.iterations[0], restoration.result.converged,
                             restoration.seconds))
         return ratio <= limit
