@@ -58,8 +58,8 @@ def deblur_command(
     from ..io import write_image
     from ..operators import kernels
     from ..solvers import ProgressBar, Stopping
-    from ..denoisers import resolve
     from ..tasks import DeblurOptions, Trial, deblur, deblur_by_discrepancy, simulate_blur
+    from ..tasks.prior_choice import family_from_nearest
     from ..tasks.deblur import prior_border_for, prior_noise_level
     from ..tasks.report import result_record, write_json
 
@@ -77,14 +77,14 @@ def deblur_command(
                             stopping=Stopping(max_iter=iters, tol=tol), force=force,
                             accelerate=accelerate, start=start, precision=precision, prior_border=prior_border)
     where = resolve_device(device)
-    candidates = _candidates(model, prior_choice, noise_level)
+    by_discrepancy = _chooses_by_discrepancy(model, prior_choice, noise_level)
     sharp = data.image.to(where)
     observed = simulate_blur(sharp, blur_kernel, boundary=boundary, noise_level=noise_level, seed=seed) if simulate else sharp
     reference = sharp if simulate else None
     trials: list[Trial] = []
-    if candidates:
-        priors = [(name, load_model(name, where)) for name in candidates]
-        first = candidates.index(resolve(model, prior_noise_level(noise_level), nearest=True).stem)
+    if by_discrepancy:
+        names, first = family_from_nearest(model, noise_level)
+        priors = [(name, load_model(name, where)) for name in names]
         with ExitStack() as bars:
             restoration, chosen, trials = deblur_by_discrepancy(
                 observed, blur_kernel, priors, options, first=first, reference=reference,
@@ -121,20 +121,20 @@ def deblur_command(
     typer.echo(_summary(restoration, metrics, target) + estimated + chosen_by)
 
 
-def _candidates(model: str, choice: PriorChoice, noise_level: float) -> list[str]:
-    """The shipped priors ``--prior-choice discrepancy`` chooses among (weakest first); none for ``nearest``."""
+def _chooses_by_discrepancy(model: str, choice: PriorChoice, noise_level: float) -> bool:
+    """Whether ``--prior-choice`` asks for the discrepancy search, refusing up front what it cannot do."""
     from ..denoisers import family
 
     if choice is PriorChoice.NEAREST:
-        return []
-    names = family(model)
-    if len(names) < 2:
+        return False
+    levels = len(family(model))
+    if levels < 2:
         raise ValueError(f"--prior-choice discrepancy chooses among a family's shipped noise levels (--model euler "
-                         f"or dncnn); {model!r} has {len(names)}: use --prior-choice nearest")
+                         f"or dncnn); {model!r} has {levels}: use --prior-choice nearest")
     if not noise_level > 0:
         raise ValueError("--prior-choice discrepancy compares the fit with the noise level, which is 0 here: "
                          "give --noise-level above 0 or use --prior-choice nearest")
-    return names
+    return True
 
 
 def _weights_name(denoiser) -> str:

@@ -108,12 +108,17 @@ def cards() -> dict[str, ModelCard]:
     return out
 
 
+def _members(name: str) -> dict[str, float | None]:
+    """The shipped weights of family ``name`` with the training noise level their sidecar states."""
+    shipped = [n for n in available() if n not in BUILTIN and n.split("-")[0] == name]
+    return {n: _sidecar_sigma(WEIGHTS_DIR / f"{n}.pt") for n in shipped}
+
+
 def family(name: str) -> list[str]:
     """The shipped weights of family ``name`` (``euler``, ``dncnn``) that state their training noise
     level, ordered from the lowest level (the weakest prior) to the highest."""
-    shipped = [n for n in available() if n not in BUILTIN and n.split("-")[0] == name]
-    levels = {n: _sidecar_sigma(WEIGHTS_DIR / f"{n}.pt") for n in shipped}
-    return sorted((n for n, level in levels.items() if level), key=lambda n: float(levels[n] or 0))
+    levels = {n: level for n, level in _members(name).items() if level}
+    return sorted(levels, key=lambda n: float(levels[n] or 0))
 
 
 def resolve(name: str, sigma: float | None = None, nearest: bool = False) -> Path:
@@ -123,9 +128,9 @@ def resolve(name: str, sigma: float | None = None, nearest: bool = False) -> Pat
     shipped = [n for n in available() if n not in BUILTIN]
     if name in shipped:
         return WEIGHTS_DIR / f"{name}.pt"
-    family = [n for n in shipped if n.split("-")[0] == name]
+    levels = _members(name)
+    family = list(levels)
     if sigma is not None and family:
-        levels = {n: _sidecar_sigma(WEIGHTS_DIR / f"{n}.pt") for n in family}
         if nearest:
             known = {n: level for n, level in levels.items() if level}
             family = [min(known, key=lambda n: abs(math.log(known[n] / sigma)))] if known and sigma > 0 else []

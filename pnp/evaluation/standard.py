@@ -35,7 +35,7 @@ from ..metrics import psnr, ssim
 from ..operators import Boundary
 from ..solvers import Stopping
 from ..tasks.deblur import DeblurOptions, deblur, prior_noise_level
-from ..tasks.prior_choice import deblur_by_discrepancy
+from ..tasks.prior_choice import deblur_by_discrepancy, family_from_nearest
 from . import anchors
 from .protocol import Problem
 from .tuning import grid_search
@@ -80,7 +80,7 @@ def _pnp_discrepancy(sigmas: Sequence[float], device: torch.device) -> Solve:
     starting at the one nearest the noise level."""
     names = family("euler")
     priors = [(name, load(name).to(device).eval()) for name in names]
-    first = {round(s, 6): names.index(resolve("euler", prior_noise_level(s), nearest=True).stem) for s in sigmas}
+    first = {round(s, 6): family_from_nearest("euler", s)[1] for s in sigmas}
 
     def solve(problem: Problem) -> Outcome:
         options = DeblurOptions(boundary=Boundary.CIRCULAR, noise_level=problem.sigma)

@@ -39,6 +39,16 @@ class Trial:
     seconds: float
 
 
+def family_from_nearest(name: str, noise_level: float) -> tuple[list[str], int]:
+    """The shipped levels of family ``name`` (weakest first, :func:`pnp.denoisers.family`) and the
+    index of the one ``pnp deblur`` takes by default at ``noise_level``, where the search starts."""
+    from ..denoisers import family, resolve
+    from .deblur import prior_noise_level
+
+    names = family(name)
+    return names, names.index(resolve(name, prior_noise_level(noise_level), nearest=True).stem)
+
+
 def discrepancy_ratio(physics: LinearPhysics, observed: torch.Tensor, restored: torch.Tensor, noise_level: float) -> float:
     """``‖A x − y‖ / (σ √N)`` (1: the residual is exactly at the noise level σ)."""
     with torch.inference_mode():
