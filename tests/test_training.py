@@ -168,9 +168,12 @@ def test_a_flip_equivariant_net_trains_and_exports_with_its_symmetry(tmp_path, t
 def test_cli_train_quick_and_errors(tmp_path, tiny_data):
     data = tiny_data.train[0].parent.parent
     result = CliRunner().invoke(app, ["train", "--quick", "--data", str(data), "--out", str(tmp_path / "run"),
-                                      "--patch", "16", "--device", "cpu"])
+                                      "--patch", "16", "--device", "cpu", "--dilations", "1,2"])
     assert result.exit_code == 0, result.output
     assert "best validation PSNR" in result.output and (tmp_path / "run" / "model.pt").is_file()
+    from pnp.denoisers import load
+
+    assert [block.dilation for block in load(tmp_path / "run" / "model.pt").euler_blocks] == [1, 2]
     for arguments, message in (
         (["--data", str(tmp_path / "nowhere")], "data folder not found"),
         (["--data", str(data), "--model", "unet"], "unknown model"),
@@ -178,6 +181,8 @@ def test_cli_train_quick_and_errors(tmp_path, tiny_data):
          if not torch.cuda.is_available() else "steps"),
         ([], "no training data"),
         (["--data", str(data), "--scales", "2,x"], "--scales takes block counts"),
+        (["--data", str(data), "--dilations", "1,x"], "--dilations takes dilations"),
+        (["--data", str(data), "--dilations", "1,0"], "dilations (Euler only) must be positive"),
         (["--data", str(data), "--model", "dncnn", "--scales", "2,2"], "Euler only"),
         (["--data", str(data), "--symmetry", "flips", "--hidden", "6"], "divisible by 4"),
     ):

@@ -35,6 +35,7 @@ def train_command(
     max_substeps: Optional[int] = typer.Option(None, help="Euler: cap on sub-steps per block (bounds the cost of a call)."),
     scales: Optional[str] = typer.Option(None, help="Euler: blocks per resolution level, finest first, e.g. 2,2,2 (a multi-scale net between orthonormal Haar transforms; replaces --blocks)."),
     hidden: Optional[int] = typer.Option(None, help="Euler: output channels of every W (default --channels; implies the multi-scale net's class)."),
+    dilations: Optional[str] = typer.Option(None, help="Euler: dilation of each block's W, cycled over the blocks in the order they run, e.g. 1,2,4 (each sub-step sees further at the same cost and the same certified step; implies the multi-scale net's class)."),
     noise_channel: bool = typer.Option(False, "--noise-channel", help="Euler: condition the net on the noise level (one model for every level; train with --sigma-max)."),
     symmetry: Symmetry = typer.Option(Symmetry.NONE, help="Euler: flips and flip-orbits build every W from base kernels and their three flips, so the net commutes with flipping the image and sees the mirror past the border at no extra cost (--prior-border mirror); flip-orbits also lets the state channels past the image's carry oriented features (orbits of four). The hidden width must be a multiple of 4."),
     grayscale: bool = typer.Option(False, help="Train a one-channel model."),
@@ -64,7 +65,8 @@ def train_command(
     config = TrainConfig(
         model=ModelConfig(name=model, channels=channels, blocks=blocks, in_channels=1 if grayscale else 3,
                           flow_time=flow_time, max_substeps=max_substeps, scales=_scales(scales), hidden=hidden,
-                          noise_channel=noise_channel, symmetry=Symmetry(symmetry).value),
+                          noise_channel=noise_channel, symmetry=Symmetry(symmetry).value,
+                          dilations=_integers(dilations, "--dilations", "dilations", "1,2,4")),
         noise=NoiseRange(sigma, sigma_max, sigma_log), steps=steps, batch_size=batch_size, patch=patch, lr=lr,
         val_every=val_every, val_images=val_images, checkpoint_every=checkpoint_every, seed=seed, device=device,
         init=init,
@@ -96,9 +98,14 @@ def _splits(data: Path | None, train_dir: Path | None, val_dir: Path | None) -> 
 
 def _scales(text: str | None) -> tuple[int, ...] | None:
     """``"2,2,2"`` -> (2, 2, 2); a clear error for anything else."""
+    return _integers(text, "--scales", "block counts", "2,2,2")
+
+
+def _integers(text: str | None, flag: str, what: str, example: str) -> tuple[int, ...] | None:
+    """``"1,2,4"`` -> (1, 2, 4) for ``flag``; a clear error for anything else."""
     if text is None:
         return None
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise ValueError(f"--scales takes block counts separated by commas, e.g. 2,2,2; got {text!r}") from None
+        raise ValueError(f"{flag} takes {what} separated by commas, e.g. {example}; got {text!r}") from None

@@ -157,7 +157,7 @@ def receptive_radius(denoiser: torch.nn.Module) -> int:
         return denoiser.receptive_radius()
     if isinstance(denoiser, EulerDenoiser):  # each F evaluation applies a 3x3 W and its transpose
         evaluations = {"euler": 1, "heun": 2, "rk4": 4}[denoiser.flow.integrator.value]
-        return 2 * evaluations * sum(denoiser.substep_counts())
+        return 2 * evaluations * sum(block.reach * n for block, n in zip(denoiser.euler_blocks, denoiser.substep_counts()))
     if isinstance(denoiser, DnCNN):
         return int(denoiser.depth)
     raise ValueError(f"cannot tell the receptive field of {type(denoiser).__name__}; pass overlap=")

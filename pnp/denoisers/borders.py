@@ -98,6 +98,11 @@ def flip_equivariant(network: torch.nn.Module) -> bool:
     return bool(blocks) and not convs and all(block.flips for block in blocks)
 
 
+def _widest_reach(blocks: list) -> int:
+    """The widest reach of one ``W`` among these Euler blocks (their dilation; 1 without blocks)."""
+    return max((block.reach for block in blocks), default=1)
+
+
 @contextlib.contextmanager
 def _symmetric(blocks: list) -> Iterator[None]:
     """Continue these (flip-equivariant) blocks' states by half-sample symmetry for the duration."""
@@ -140,6 +145,8 @@ class _BorderWrapper(Denoiser, abc.ABC):
         height, width = periods.shape[-2:]
         unit = size_unit(self.denoiser)
         rows, cols = unit // math.gcd(height, unit), unit // math.gcd(width, unit)
+        least = unit * _widest_reach(self._layers[0])  # every level's side at least its widest reach
+        rows, cols = rows * -(-least // (height * rows)), cols * -(-least // (width * cols))
         with _periodic(*self._layers):
             out = self.denoiser(periods.repeat(1, 1, rows, cols), sigma)
         return out.unflatten(-1, (cols, width)).mean(dim=-2).unflatten(-2, (rows, height)).mean(dim=-3)
@@ -206,7 +213,8 @@ class MirrorEmbedded(_BorderWrapper):
     def _per_layer(self, x: torch.Tensor, sigma) -> torch.Tensor:
         height, width = x.shape[-2:]
         unit = size_unit(self.denoiser)
-        if self.flip_equivariant and height % unit == 0 and width % unit == 0 and min(height, width) >= 2 * unit:
+        reach = _widest_reach(self._layers[0])
+        if self.flip_equivariant and height % unit == 0 and width % unit == 0 and min(height, width) >= 2 * unit * reach:
             with _symmetric(self._layers[0]):
                 return self.denoiser(x, sigma)
         row = torch.cat([x, x.flip(-1)], dim=-1)

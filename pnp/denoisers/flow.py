@@ -1,7 +1,9 @@
 """One gradient-flow block of the Euler denoiser: options, step rules, integrators.
 
 The block integrates ``dz/dt = F(z) = -W^T s(W z + b)`` on (B, C, H, W) feature maps, with W a 3x3
-convolution C -> C (zero padding, bias) and W^T its exact adjoint (the transposed convolution
+convolution C -> C (zero padding, bias; optionally dilated, its taps ``d`` pixels apart, which
+widens what a block sees at the same cost and leaves the norm bound unchanged,
+:mod:`pnp.denoisers.spectral`) and W^T its exact adjoint (the transposed convolution
 with the same weights), s = ReLU or LeakyReLU. F is minus the gradient of the convex potential
 ``1^T g(Wz + b)`` (g' = s, s monotone and 1-Lipschitz), which is L-smooth with ``L = ||W||^2``, so
 one explicit Euler sub-step ``E_h = I + h F`` is a gradient step: (h L / 2)-averaged for
@@ -148,6 +150,8 @@ class EulerBlock(nn.Module):
     ``weight`` and ``bias`` hold the hidden/4 base kernels of :func:`flip_orbits`, and
     :meth:`operator` gives ``W``; ``invariant`` is then the number of flip-invariant state channels
     (``FLIP_ORBITS``: the others, a multiple of 4, come in orbits; ``FLIPS``: all of them).
+    ``dilation`` d >= 1 spaces W's taps d pixels apart: one sub-step reaches ``d`` pixels instead of
+    one, at the same cost, with the same certified step (the symbol's supremum does not change).
     Buffers (saved in checkpoints): ``power_vector`` (1, C, s, s), ``norm_estimate`` (power
     estimate of ``||W||``), and the frozen schedule ``norm_upper`` / ``substeps`` / ``step``.
     """
@@ -162,13 +166,13 @@ class EulerBlock(nn.Module):
     step: torch.Tensor
 
     def __init__(self, channels: int, config: FlowConfig = FlowConfig(), hidden: int | None = None,
-                 invariant: int | None = None) -> None:
+                 invariant: int | None = None, dilation: int = 1) -> None:
         super().__init__()
         hidden = channels if hidden is None else hidden
-        for name, value in (("channels", channels), ("hidden", hidden)):
+        for name, value in (("channels", channels), ("hidden", hidden), ("dilation", dilation)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.channels, self.hidden, self.config = channels, hidden, config
+        self.channels, self.hidden, self.config, self.dilation = channels, hidden, config, dilation
         self.flips = config.symmetry is not Symmetry.NONE
         self.invariant = channels if config.symmetry is not Symmetry.FLIP_ORBITS or invariant is None else invariant
         if self.flips and hidden % 4:
@@ -196,8 +200,14 @@ class EulerBlock(nn.Module):
         self.symmetric = False  # state continued by half-sample symmetry (flip-equivariant blocks only)
 
     def operator(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(W, b)``: (hidden, C, 3, 3), (hidden,); the parameters themselves unless ``Symmetry.FLIPS``."""
+        """``(W, b)``: (hidden, C, 3, 3), (hidden,); the parameters themselves unless ``Symmetry.FLIPS``.
+        ``W`` acts with the block's ``dilation`` (its bound is the undilated weight's)."""
         return flip_orbits(self.weight, self.bias, self.invariant) if self.flips else (self.weight, self.bias)
+
+    @property
+    def reach(self) -> int:
+        """How far (pixels) one application of ``W`` reaches: ``dilation * (k // 2)``."""
+        return self.dilation * (self.weight.shape[-1] // 2)
 
     def _swaps_to(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The halo's channel orders on ``z``'s device; None when every channel is invariant."""
@@ -306,12 +316,13 @@ class EulerBlock(nn.Module):
     # -- forward ---------------------------------------------------------------------------
     def vector_field(self, z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """``F(z) = -W^T s(W z + b)``, (B, C, H, W) -> (B, C, H, W)."""
+        d = self.dilation
         if self.symmetric:  # W z on a margin of r from the state continued by 2r, then W^T back inside
-            r = weight.shape[-1] // 2
-            u = self._activation(F.conv2d(symmetric_pad(z, 2 * r, self._swaps_to(z)), weight, bias))
-            return -F.conv_transpose2d(u, weight, padding=2 * r)
-        u = self._activation(conv_apply(z, weight, bias, periodic=self.periodic))
-        return -conv_adjoint(u, weight, periodic=self.periodic)
+            r = self.reach
+            u = self._activation(F.conv2d(symmetric_pad(z, 2 * r, self._swaps_to(z)), weight, bias, dilation=d))
+            return -F.conv_transpose2d(u, weight, padding=2 * r, dilation=d)
+        u = self._activation(conv_apply(z, weight, bias, periodic=self.periodic, dilation=d))
+        return -conv_adjoint(u, weight, periodic=self.periodic, dilation=d)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if self.training:
@@ -338,7 +349,7 @@ class EulerBlock(nn.Module):
         Symmetric: a half-sample symmetric halo of twice the radius, so ``W z`` is known on a margin
         of ``r`` and ``W^T`` needs no padding at all."""
         slope = self.config.negative_slope
-        radius = weight.shape[-1] // 2
+        radius, d = self.reach, self.dilation
         swaps = self._swaps_to(z) if self.symmetric else None
         if self.symmetric:
             halo = 2 * radius
@@ -348,13 +359,13 @@ class EulerBlock(nn.Module):
             state = F.pad(z, (halo,) * 4, mode="circular") if halo else z.clone()
         inside = state[..., halo : state.shape[-2] - halo, halo : state.shape[-1] - halo]
         for _ in range(n):
-            u = F.conv2d(state, weight, bias, padding=max(radius - halo, 0))
+            u = F.conv2d(state, weight, bias, padding=max(radius - halo, 0), dilation=d)
             u = torch.relu_(u) if self.config.activation is Activation.RELU else F.leaky_relu_(u, slope)
             if self.symmetric:
-                inside.add_(F.conv_transpose2d(u, weight, padding=halo), alpha=-h)
+                inside.add_(F.conv_transpose2d(u, weight, padding=halo, dilation=d), alpha=-h)
                 refresh_symmetric_halo(state, halo, swaps)
             else:
-                inside.add_(conv_adjoint(u, weight, periodic=self.periodic), alpha=-h)
+                inside.add_(conv_adjoint(u, weight, periodic=self.periodic, dilation=d), alpha=-h)
                 refresh_circular_halo(state, halo)
         return inside.contiguous()
 
@@ -402,6 +413,7 @@ class EulerBlock(nn.Module):
         width = f", hidden={self.hidden}" if self.hidden != self.channels else ""
         width += f", symmetry={self.config.symmetry.value}" if self.flips else ""
         width += f", invariant={self.invariant}" if self.flips and self.invariant != self.channels else ""
+        width += f", dilation={self.dilation}" if self.dilation != 1 else ""
         return f"channels={self.channels}{width}, rule={c.step_rule.value}, integrator={c.integrator.value}"
 
 

@@ -50,6 +50,9 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
             band of all C channels).
         scales: blocks per level, finest first, e.g. ``(2, 2, 2)``; ``(n,)`` is a single-scale net.
         hidden: output channels of every ``W`` (default C).
+        dilations: the dilation of each block's ``W``, cycled over the blocks in the order they run,
+            e.g. ``(1, 2, 4)``: a wider reach per sub-step at the same cost and the same certified
+            step (:class:`~pnp.denoisers.flow.EulerBlock`); default all 1.
         flow: block options (step rule, flow time, ``max_substeps``, ...).
         sigma: the noise level the weights were trained for (metadata; the middle of the range
             for a noise-conditioned net), or None.
@@ -61,9 +64,12 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
 
     def __init__(self, *, in_channels: int = 3, channels: int = 32, scales: Sequence[int] = (2, 2, 2),
                  hidden: int | None = None, flow: FlowConfig = FlowConfig(), sigma: float | None = None,
-                 noise_channel: bool = False) -> None:
+                 noise_channel: bool = False, dilations: Sequence[int] | None = None) -> None:
         super().__init__()
         scales = tuple(scales)
+        dilations = (1,) if dilations is None else tuple(dilations)
+        if not dilations or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in dilations):
+            raise ValueError(f"dilations must be a non-empty list of positive integers, got {dilations!r}")
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f"in_channels must be a positive integer, got {in_channels!r}")
         if not isinstance(channels, int) or channels < in_channels + bool(noise_channel):
@@ -78,11 +84,18 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
         self.in_channels, self.channels, self.scales, self.flow, self.sigma = in_channels, channels, scales, flow, sigma
         self.hidden = channels if hidden is None else hidden
         self.noise_channel = bool(noise_channel)
+        self.dilations = dilations
+        self._built = 0  # blocks made so far: the next one's place in the running order
         self.body = self._level(0)
 
     def _blocks(self, count: int) -> list[EulerBlock]:
         invariant = invariant_channels(self.channels, self.in_channels + self.noise_channel)
-        return [EulerBlock(self.channels, self.flow, self.hidden, invariant) for _ in range(count)]
+        blocks = []
+        for _ in range(count):  # _level builds the blocks in the order they run
+            dilation = self.dilations[self._built % len(self.dilations)]
+            blocks.append(EulerBlock(self.channels, self.flow, self.hidden, invariant, dilation=dilation))
+            self._built += 1
+        return blocks
 
     def _level(self, k: int) -> Chain:
         count = self.scales[k]
@@ -121,9 +134,12 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
 
     def config(self) -> dict:
         """Constructor arguments as a JSON-ready dict (``MultiscaleEulerDenoiser(**config)`` rebuilds it)."""
-        return {"in_channels": self.in_channels, "channels": self.channels, "scales": list(self.scales),
-                "hidden": self.hidden, "flow": self.flow.to_dict(), "sigma": self.sigma,
-                "noise_channel": self.noise_channel}
+        config = {"in_channels": self.in_channels, "channels": self.channels, "scales": list(self.scales),
+                  "hidden": self.hidden, "flow": self.flow.to_dict(), "sigma": self.sigma,
+                  "noise_channel": self.noise_channel}
+        if self.dilations != (1,):  # older cards read the same
+            config["dilations"] = list(self.dilations)
+        return config
 
     def forward(self, x: torch.Tensor, sigma: float | torch.Tensor | None = None, **kwargs) -> torch.Tensor:
         """Denoise ``x`` (B, C_in, H, W) at noise level ``sigma`` (a number, or one per image as (B,) or
@@ -160,7 +176,8 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
     def receptive_radius(self) -> int:
         """How far (pixels) an output pixel can see, rounded up to a multiple of the padding unit,
         so that tiles cut at multiples of it see the same Haar grid as the whole image."""
-        reach = sum(2 * n * 2**k for n, k in zip(self.substep_counts(), self.block_levels())) + 2**self.levels
+        reach = sum(2 * block.reach * n * 2**k for block, n, k in
+                    zip(self.euler_blocks, self.substep_counts(), self.block_levels())) + 2**self.levels
         unit = self.size_unit
         return -(-reach // unit) * unit
 
@@ -174,4 +191,4 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
     def extra_repr(self) -> str:
         conditioned = ", noise_channel=True" if self.noise_channel else ""
         return (f"in_channels={self.in_channels}, channels={self.channels}, scales={self.scales}, "
-                f"hidden={self.hidden}{conditioned}")
+                f"hidden={self.hidden}{conditioned}" + (f", dilations={self.dilations}" if self.dilations != (1,) else ""))

@@ -33,6 +33,11 @@ maximiser cannot lie there) and halves the others, until the bound is within ``t
 value. Every level gives a valid bound; the minimum over levels, and with the triangle bound, is
 returned. The singular values are computed in float64 (backward-stable SVD, error ~1e-16 ||K||);
 the result is inflated by a relative 1e-9 to cover that rounding.
+
+Dilated convolutions (``conv2d(x, w, padding=d r, dilation=d)``, taps ``d`` pixels apart) have the
+symbol ``K(d w)``; as ``w`` runs over the torus so does ``d w`` (mod 2 pi), so their supremum is the
+same S, and the zero-padded operator is again ``P^T C P`` on a grid with N >= H + d r. The bound of
+the undilated weight therefore bounds the dilated operator, with no extra work.
 """
 
 from __future__ import annotations
@@ -67,22 +72,25 @@ def _check_weight(weight: torch.Tensor) -> int:
 
 
 def conv_apply(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
-               periodic: bool = False) -> torch.Tensor:
+               periodic: bool = False, dilation: int = 1) -> torch.Tensor:
     """``W x (+ b)``: (B, C_in, H, W) -> (B, C_out, H, W), same size; zero padding, or the periodic
-    extension with ``periodic`` (a circular convolution, whose norm the symbol bounds exactly too)."""
-    r = weight.shape[-1] // 2
+    extension with ``periodic`` (a circular convolution, whose norm the symbol bounds exactly too).
+    ``dilation`` d spreads the kernel's taps d pixels apart (reach ``d * (k // 2)``); its symbol is
+    ``K(d ω)``, which has the same supremum over the frequencies as ``K(ω)``, so
+    :func:`spectral_norm_bound` of the (undilated) weight bounds the dilated operator too."""
+    r = dilation * (weight.shape[-1] // 2)
     if periodic:
-        return F.conv2d(F.pad(x, (r, r, r, r), mode="circular"), weight, bias)
-    return F.conv2d(x, weight, bias, padding=r)
+        return F.conv2d(F.pad(x, (r, r, r, r), mode="circular"), weight, bias, dilation=dilation)
+    return F.conv2d(x, weight, bias, padding=r, dilation=dilation)
 
 
-def conv_adjoint(y: torch.Tensor, weight: torch.Tensor, *, periodic: bool = False) -> torch.Tensor:
+def conv_adjoint(y: torch.Tensor, weight: torch.Tensor, *, periodic: bool = False, dilation: int = 1) -> torch.Tensor:
     """``W^T y``: (B, C_out, H, W) -> (B, C_in, H, W), the exact adjoint of :func:`conv_apply`
     (periodic: the circular correlation with the flipped, channel-transposed kernel)."""
-    r = weight.shape[-1] // 2
+    r = dilation * (weight.shape[-1] // 2)
     if not periodic:
-        return F.conv_transpose2d(y, weight, padding=r)
-    return F.conv2d(F.pad(y, (r, r, r, r), mode="circular"), weight.transpose(0, 1).flip(-2, -1))
+        return F.conv_transpose2d(y, weight, padding=r, dilation=dilation)
+    return F.conv2d(F.pad(y, (r, r, r, r), mode="circular"), weight.transpose(0, 1).flip(-2, -1), dilation=dilation)
 
 
 def refresh_circular_halo(padded: torch.Tensor, r: int) -> None:

@@ -54,7 +54,9 @@ class ModelConfig:
     and ``hidden`` output channels of every ``W``; ``noise_channel`` conditions the net on the noise
     level (train it on a range, ``NoiseRange(low, high)``; see :class:`pnp.denoisers.MultiscaleEulerDenoiser`).
     Euler only: ``symmetry`` "none", "flips" or "flip-orbits" (flip-equivariant blocks,
-    :class:`pnp.denoisers.Symmetry`; the hidden width, ``hidden`` or ``channels``, must then be a multiple of 4)."""
+    :class:`pnp.denoisers.Symmetry`; the hidden width, ``hidden`` or ``channels``, must then be a multiple of 4);
+    ``dilations`` the dilation of each block's ``W``, cycled over the blocks in the order they run (implies
+    the multi-scale class, as ``hidden`` does)."""
 
     name: str = "euler"
     channels: int = 64
@@ -66,8 +68,14 @@ class ModelConfig:
     hidden: int | None = None
     noise_channel: bool = False
     symmetry: str = "none"
+    dilations: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.dilations is not None:
+            object.__setattr__(self, "dilations", tuple(self.dilations))
+            if (self.name != "euler" or not self.dilations
+                    or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in self.dilations)):
+                raise ValueError(f"dilations (Euler only) must be positive integers, e.g. 1,2,4; got {self.dilations!r}")
         if self.scales is not None:
             object.__setattr__(self, "scales", tuple(self.scales))
             if self.name != "euler" or not self.scales or any(not isinstance(n, int) or n < 1 for n in self.scales):

@@ -36,10 +36,10 @@ class EulerFamily:
         from ..denoisers import EulerDenoiser, FlowConfig, MultiscaleEulerDenoiser, Symmetry
 
         flow = FlowConfig(time=config.flow_time, max_substeps=config.max_substeps, symmetry=Symmetry(config.symmetry))
-        if config.scales is not None or config.hidden is not None or config.noise_channel:
+        if config.scales is not None or config.hidden is not None or config.noise_channel or config.dilations:
             return MultiscaleEulerDenoiser(in_channels=config.in_channels, channels=config.channels,
                                            scales=config.scales or (config.blocks,), hidden=config.hidden, flow=flow,
-                                           noise_channel=config.noise_channel)
+                                           noise_channel=config.noise_channel, dilations=config.dilations)
         return EulerDenoiser(in_channels=config.in_channels, channels=config.channels, blocks=config.blocks, flow=flow)
 
     def diagnostics(self, model: torch.nn.Module) -> dict:
