@@ -82,7 +82,8 @@ def main() -> None:
         "tolerance 1e-4, at most 300 iterations), strength 1. relative_cost: sub-steps weighted by the pixels of "
         "their resolution level. seconds_per_call_481x321: one call, "
         f"{torch.get_num_threads()} torch thread(s) (other jobs may have shared the CPU). alpha: proven. config: "
-        "flips / flip-orbits mark flip-equivariant blocks (pnp train --symmetry).",
+        "flips / flip-orbits mark flip-equivariant blocks (pnp train --symmetry); dilations the blocks' W "
+        "dilations (pnp train --dilations).",
     ]
     if args.extend:
         names = {_name(candidate) for candidate in args.candidates}
@@ -97,6 +98,7 @@ def main() -> None:
         shape = config.get("scales") or config.get("blocks")
         symmetry = config.get("flow", {}).get("symmetry", "none")
         flips = f", {symmetry}" if symmetry != "none" else ""
+        flips += f", dilations={config['dilations']}" if config.get("dilations") else ""
         row = {"candidate": _name(candidate), "architecture": card.get("architecture"),
                "config": f"C={config.get('channels')}, blocks={shape}, hidden={config.get('hidden', config.get('channels'))}"
                          + flips,
