@@ -9,7 +9,7 @@ from pnp.denoisers import load
 from pnp.operators import kernels
 from pnp.solvers import Stopping
 from pnp.tasks import DeblurOptions, deblur, simulate_blur
-from pnp.tasks.prior_choice import deblur_by_discrepancy
+from pnp.tasks.prior_choice import Trial, deblur_by_discrepancy
 
 OPTIONS = DeblurOptions(boundary="circular", noise_level=0.02, stopping=Stopping(200, 1e-4))
 PRIORS = [(name, load(name)) for name in ("euler-sigma0.02", "euler-sigma0.05", "euler-sigma0.15")]
@@ -31,13 +31,22 @@ def _textured() -> torch.Tensor:
     return torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0)) * 0.6 + 0.2
 
 
+def _search(trials: list[Trial]) -> tuple[list[Trial], Trial]:
+    """The search's trials (solved to the search tolerance) and the chosen prior's continuation."""
+    *search, final = trials
+    assert final.final and not any(t.final for t in search)
+    assert {t.tolerance for t in search} == {10 * OPTIONS.stopping.tol} and final.tolerance == OPTIONS.stopping.tol
+    return search, final
+
+
 def test_a_flat_image_gets_the_strongest_prior_whose_residual_is_within_the_noise():
     sharp = _flat()
     kernel, observed = _observed(sharp)
     restoration, name, trials = deblur_by_discrepancy(observed, kernel, PRIORS, OPTIONS, first=0, reference=sharp)
     assert name == "euler-sigma0.05", trials  # measured ratios: 0.94, 0.98, 1.03 for 0.02, 0.05, 0.15
-    assert [t.name for t in trials] == [n for n, _ in PRIORS]
-    assert [t.discrepancy_ratio <= 1 for t in trials] == [True, True, False]
+    search, final = _search(trials)
+    assert [t.name for t in search] == [n for n, _ in PRIORS] and final.name == name
+    assert [t.discrepancy_ratio <= 1 for t in search] == [True, True, False]
     assert all(t.converged for t in trials)
     nearest = deblur(observed, kernel, PRIORS[0][1], OPTIONS, reference=sharp)
     assert restoration.metrics()["psnr_restored"] > nearest.metrics()["psnr_restored"]
@@ -49,8 +58,9 @@ def test_a_textured_image_walks_down_to_a_weaker_prior():
     kernel, observed = _observed(_textured())
     _, name, trials = deblur_by_discrepancy(observed, kernel, PRIORS, OPTIONS, first=1)
     assert name == "euler-sigma0.02", trials
-    assert [t.name for t in trials] == ["euler-sigma0.05", "euler-sigma0.02"]
-    assert all(t.discrepancy_ratio > 1 for t in trials)  # measured: 1.43, 1.31
+    search, _ = _search(trials)
+    assert [t.name for t in search] == ["euler-sigma0.05", "euler-sigma0.02"]
+    assert all(t.discrepancy_ratio > 1 for t in search)  # measured: 1.43, 1.31
 
 
 def test_the_choice_follows_the_rule_on_every_trial():
@@ -59,9 +69,33 @@ def test_the_choice_follows_the_rule_on_every_trial():
     kernel, observed = _observed(_textured())
     _, name, trials = deblur_by_discrepancy(observed, kernel, PRIORS, OPTIONS, first=2)
     order = [n for n, _ in PRIORS]
-    assert [t.name for t in trials] == order[::-1]
-    accepted = [t.name for t in trials if t.discrepancy_ratio <= 1]
+    search, _ = _search(trials)
+    assert [t.name for t in search] == order[::-1]
+    accepted = [t.name for t in search if t.discrepancy_ratio <= 1]
     assert name == (max(accepted, key=order.index) if accepted else order[0])
+
+
+def test_the_search_decides_at_a_looser_tolerance_and_continues_the_chosen_prior_to_the_final_one():
+    """Against every trial solved fully: the same choice, ratios within 1e-2, the same fixed point up
+    to the final tolerance's accuracy, and fewer iterations in all."""
+    sharp = _flat()
+    kernel, observed = _observed(sharp)
+    fine = DeblurOptions(boundary="circular", noise_level=0.02, stopping=Stopping(300, 1e-5))
+    fast, name, trials = deblur_by_discrepancy(observed, kernel, PRIORS, fine, first=0, reference=sharp)
+    full, full_name, full_trials = deblur_by_discrepancy(observed, kernel, PRIORS, fine, first=0, reference=sharp,
+                                                         search_tolerance=1e-5)
+    assert name == full_name and not any(t.final for t in full_trials), "no continuation when the trials are full"
+    assert [t.name for t in trials[:-1]] == [t.name for t in full_trials]
+    for quick, exact in zip(trials, full_trials):
+        assert abs(quick.discrepancy_ratio - exact.discrepancy_ratio) < 1e-2
+    assert trials[-1].final and trials[-1].converged and trials[-1].tolerance == 1e-5
+    assert (fast.restored - full.restored).abs().max() < 5e-3
+    assert abs(fast.metrics()["psnr_restored"] - full.metrics()["psnr_restored"]) < 0.05
+    assert sum(t.iterations for t in trials) < sum(t.iterations for t in full_trials)
+    with pytest.raises(ValueError, match="search_tolerance"):
+        deblur_by_discrepancy(observed, kernel, PRIORS, fine, first=0, search_tolerance=1e-6)
+    with pytest.raises(ValueError, match="x0 must be a finite image"):
+        deblur(observed, kernel, PRIORS[0][1], fine, x0=torch.zeros(1, 3, 5, 5))
 
 
 def test_the_rule_needs_a_noise_level_and_a_valid_start():
@@ -88,5 +122,6 @@ def test_pnp_deblur_chooses_by_discrepancy_and_records_every_trial(tmp_path):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["prior_choice"] == "discrepancy" and record["weights"] == "euler-sigma0.05.pt"
     assert [trial["name"] for trial in record["discrepancy_trials"]] == ["euler-sigma0.02", "euler-sigma0.05",
-                                                                       "euler-sigma0.15"]
+                                                                       "euler-sigma0.15", "euler-sigma0.05"]
+    assert [trial["final"] for trial in record["discrepancy_trials"]] == [False, False, False, True]
     assert "chosen by the discrepancy principle" in result.output

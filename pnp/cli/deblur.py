@@ -116,7 +116,7 @@ def deblur_command(
     estimated = f"; noise level {noise_level:.4f} estimated from the image (set it with --noise-level)" \
         if noise_source == ESTIMATED else ""
     chosen_by = (f"; prior {record['weights']} chosen by the discrepancy principle (fit/noise: "
-                 + ", ".join(f"{trial.name} {trial.discrepancy_ratio:.3f}" for trial in trials)
+                 + ", ".join(f"{trial.name} {trial.discrepancy_ratio:.3f}" for trial in trials if not trial.final)
                  + f"; {sum(trial.seconds for trial in trials):.1f} s for all {len(trials)} solves)") if trials else ""
     typer.echo(_summary(restoration, metrics, target) + estimated + chosen_by)
 

@@ -172,12 +172,15 @@ def deblur(
     *,
     reference: torch.Tensor | None = None,
     callback: Callback | None = None,
+    x0: torch.Tensor | None = None,
 ) -> Restoration:
     """Restore ``observed`` (1, C, H, W), blurred by ``kernel``, with PnP-PGD and ``denoiser``.
 
     Runs on the device of ``observed`` (move the denoiser there first). Grey images use a colour
     denoiser through :class:`ColourOnGrey` (averagedness kept). ``reference`` (the sharp image,
-    when known) adds PSNR/SSIM to the history and to :meth:`Restoration.metrics`.
+    when known) adds PSNR/SSIM to the history and to :meth:`Restoration.metrics`. ``x0``, when
+    given, is the starting point instead of ``options.start`` (a warm start, e.g. an earlier solve
+    of the same problem stopped at a looser tolerance; the iteration converges from any start).
     """
     _check_image(observed, "the observed image")
     if reference is not None and reference.shape != observed.shape:
@@ -186,7 +189,11 @@ def deblur(
     prior = wrapped_prior(denoiser, options, observed)
     start = time.perf_counter()
     with torch.inference_mode(), precision(options.precision, observed.device):
-        x0 = starting_point(physics, observed, options.noise_level, options.start)
+        if x0 is None:
+            x0 = starting_point(physics, observed, options.noise_level, options.start)
+        elif x0.shape != observed.shape or not bool(torch.isfinite(x0).all()):
+            raise ValueError(f"x0 must be a finite image of the observed image's shape {tuple(observed.shape)}, "
+                             f"got {tuple(x0.shape)}")
         result = pnp_pgd(
             physics, observed, prior, sigma=options.noise_level, x0=x0, reference=reference, callback=callback,
             acceleration=Anderson() if options.accelerate else None, options=options.solver_options,

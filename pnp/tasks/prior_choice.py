@@ -11,14 +11,20 @@ take the strongest whose residual stays within the noise,
 and the weakest when none does. Each candidate is certified on its own and each solve converges
 on its own, so choosing among the fixed points keeps the guarantee; the price is solves: the search
 starts at the nearest-level prior and walks towards stronger priors while the residual allows, or
-towards weaker ones until it does (typically two solves).
+towards weaker ones until it does (typically two or three solves).
+
+The search solves its trials to a looser tolerance (10x the final one by default) and then
+continues the chosen prior's trial to the final tolerance (a warm start from an iterate close to
+its fixed point): the ratios move by about 1e-3 between the two tolerances, far from deciding
+anything, and the whole costs 20-35 % fewer iterations than solving every trial fully (measured on
+three 192x256 crops of BSDS500 val images, the same choice and PSNR within 0.01 dB).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from deepinv.physics import LinearPhysics
@@ -29,14 +35,17 @@ from .deblur import DeblurOptions, Restoration, deblur
 
 @dataclass(frozen=True)
 class Trial:
-    """One candidate prior solved: its name, ``‖A x − y‖ / (σ √N)`` at its fixed point, and the solve
-    (iterations, convergence, seconds)."""
+    """One solve of the search: the prior's name, ``‖A x − y‖ / (σ √N)`` where it stopped, the solve
+    (iterations, convergence, seconds) and the relative-residual tolerance it was run to; ``final``
+    marks the chosen prior's continuation to the final tolerance (no decision is taken on it)."""
 
     name: str
     discrepancy_ratio: float
     iterations: int
     converged: bool
     seconds: float
+    tolerance: float
+    final: bool = False
 
 
 def family_from_nearest(name: str, noise_level: float) -> tuple[list[str], int]:
@@ -66,14 +75,19 @@ def deblur_by_discrepancy(
     limit: float = 1.0,
     reference: torch.Tensor | None = None,
     callback_for: Callable[[str], Callable | None] | None = None,
+    search_tolerance: float | None = None,
 ) -> tuple[Restoration, str, list[Trial]]:
     """Deblur with the prior the discrepancy principle picks among ``priors``.
 
     ``priors``: ``(name, denoiser)`` pairs ordered from weakest to strongest (for per-level nets:
     by training noise level); ``first``: the index to start from (the nearest-level prior);
     ``limit``: the accepted ``‖A x − y‖ / (σ √N)`` (1 is Morozov's choice). ``callback_for(name)``
-    gives the iteration callback of that candidate's solve. Returns the chosen restoration, its
-    prior's name and every trial in the order solved. Needs ``options.noise_level > 0``.
+    gives the iteration callback of each of that candidate's solves. ``search_tolerance``: the
+    relative-residual tolerance of the search's trials, at least ``options.stopping.tol`` (default
+    10 times it); the chosen trial is then continued to ``options.stopping.tol`` (passing that
+    tolerance itself solves every trial fully, with no continuation). Returns the chosen restoration,
+    its prior's name and every solve in order (the search's trials, then the continuation, marked
+    ``final``). Needs ``options.noise_level > 0``.
     """
     if not options.noise_level > 0:
         raise ValueError("the discrepancy principle needs a positive noise level (the residual is compared with it)")
@@ -81,19 +95,27 @@ def deblur_by_discrepancy(
         raise ValueError(f"first must index one of the {len(priors)} priors, got {first}")
     if not (math.isfinite(limit) and limit > 0):
         raise ValueError(f"limit must be a positive number, got {limit}")
+    final_tolerance = options.stopping.tol
+    tolerance = 10 * final_tolerance if search_tolerance is None else search_tolerance
+    if not (math.isfinite(tolerance) and tolerance >= final_tolerance):
+        raise ValueError(f"search_tolerance must be a number >= the final tolerance {final_tolerance:g}, got {tolerance}")
+    search = replace(options, stopping=replace(options.stopping, tol=tolerance))
     physics = Blur(kernel, boundary=options.boundary).to(observed.device)
     solved: dict[int, Restoration] = {}
     trials: list[Trial] = []
 
-    def accepted(index: int) -> bool:
+    def solve(index: int, settings: DeblurOptions, x0: torch.Tensor | None = None) -> Restoration:
         name, denoiser = priors[index]
         callback = callback_for(name) if callback_for is not None else None
-        restoration = deblur(observed, kernel, denoiser, options, reference=reference, callback=callback)
-        solved[index] = restoration
+        restoration = deblur(observed, kernel, denoiser, settings, reference=reference, callback=callback, x0=x0)
         ratio = discrepancy_ratio(physics, observed, restoration.restored, options.noise_level)
         trials.append(Trial(name, ratio, restoration.result.iterations[0], restoration.result.converged,
-                            restoration.seconds))
-        return ratio <= limit
+                            restoration.seconds, settings.stopping.tol, final=x0 is not None))
+        return restoration
+
+    def accepted(index: int) -> bool:
+        solved[index] = solve(index, search)
+        return trials[-1].discrepancy_ratio <= limit
 
     chosen = first
     if accepted(first):
@@ -104,4 +126,7 @@ def deblur_by_discrepancy(
             chosen -= 1
             if accepted(chosen):
                 break
-    return solved[chosen], priors[chosen][0], trials
+    restoration = solved[chosen]
+    if tolerance > final_tolerance:  # continue the chosen trial from where it stopped
+        restoration = solve(chosen, options, x0=restoration.result.x)
+    return restoration, priors[chosen][0], trials
