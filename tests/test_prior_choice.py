@@ -125,3 +125,4 @@ def test_pnp_deblur_chooses_by_discrepancy_and_records_every_trial(tmp_path):
                                                                        "euler-sigma0.15", "euler-sigma0.05"]
     assert [trial["final"] for trial in record["discrepancy_trials"]] == [False, False, False, True]
     assert "chosen by the discrepancy principle" in result.output
+    assert "the last continues the chosen prior's trial" in result.output

@@ -117,7 +117,9 @@ def deblur_command(
         if noise_source == ESTIMATED else ""
     chosen_by = (f"; prior {record['weights']} chosen by the discrepancy principle (fit/noise: "
                  + ", ".join(f"{trial.name} {trial.discrepancy_ratio:.3f}" for trial in trials if not trial.final)
-                 + f"; {sum(trial.seconds for trial in trials):.1f} s for all {len(trials)} solves)") if trials else ""
+                 + f"; {sum(trial.seconds for trial in trials):.1f} s and {sum(trial.iterations for trial in trials)} "
+                 + f"iterations for all {len(trials)} solves"
+                 + ("; the last continues the chosen prior's trial" if trials[-1].final else "") + ")") if trials else ""
     typer.echo(_summary(restoration, metrics, target) + estimated + chosen_by)
 
 
