@@ -1,7 +1,7 @@
 """Errors at the image border of ``pnp deblur`` on real photos, for each prior border.
 
 ``pnp deblur IMAGE --kernel motion --simulate`` (reflect boundary, motion kernel of size 31 and
-seed 0, noise 0.01 seeded 0) on full BSDS500 images (``val`` by default; ``train`` to choose), with the default prior and each
+seed 0, noise ``--noise-level`` (0.01) seeded 0) on full BSDS500 images (``val`` by default; ``train`` to choose), with the default prior and each
 ``--prior-border`` (zeros, periodic, mirror; ``--extend`` adds to the table's earlier rows; ``--prior`` another
 prior, a shipped name or a checkpoint, into a table of its own ``--name``). For each side, the worst mean absolute error over
 the 20 outermost columns (rows), against the mean error inside (30 pixels in), in 1/255; and the
@@ -27,6 +27,7 @@ from pnp.io import read_image
 from pnp.metrics import psnr
 from pnp.operators import kernels
 from pnp.tasks import DeblurOptions, deblur, simulate_blur
+from pnp.tasks.deblur import prior_noise_level
 from pnp.training import find_bsds500
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,10 +43,11 @@ def side_errors(restored: torch.Tensor, sharp: torch.Tensor) -> dict[str, float]
             "inside": float(error[30:-30, 30:-30].mean()) * 255}
 
 
-def restore(name: str, sharp: torch.Tensor, observed: torch.Tensor, kernel: torch.Tensor, prior, border: str) -> dict:
-    """One row: ``pnp deblur``'s default solve with ``border``, scored against ``sharp``."""
+def restore(name: str, sharp: torch.Tensor, observed: torch.Tensor, kernel: torch.Tensor, prior, border: str,
+            noise: float = 0.01) -> dict:
+    """One row: ``pnp deblur``'s default solve with ``border`` at noise level ``noise``, scored against ``sharp``."""
     start = time.perf_counter()
-    restoration = deblur(observed, kernel, prior, DeblurOptions(noise_level=0.01, prior_border=PriorBorder(border)))
+    restoration = deblur(observed, kernel, prior, DeblurOptions(noise_level=noise, prior_border=PriorBorder(border)))
     return dict(image=name, border=border, psnr=float(psnr(restoration.restored, sharp)[0]),
                 **side_errors(restoration.restored, sharp), iterations=restoration.result.iterations[0],
                 seconds=time.perf_counter() - start)
@@ -60,6 +62,8 @@ def main() -> None:
     parser.add_argument("--borders", nargs="+", default=[b.value for b in PriorBorder],
                         choices=[b.value for b in PriorBorder])
     parser.add_argument("--prior", help="a shipped name or checkpoint path instead of pnp deblur's default prior")
+    parser.add_argument("--noise-level", type=float, default=0.01,
+                        help="noise of the simulated observation (the default prior is the one pnp deblur takes for it)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--extend", action="store_true",
                         help="keep the rows of an earlier run into the same table (same split, kernel and noise)")
@@ -68,12 +72,15 @@ def main() -> None:
     splits = find_bsds500(args.data)
     files = {path.stem: path for path in (splits.val if args.split == "val" else splits.train)}
     kernel = kernels.from_spec("motion", size=31, seed=0)
-    prior = (load("euler", sigma=0.01, nearest=True) if args.prior is None else load(args.prior)).eval()
+    noise = args.noise_level
+    if not 0 < noise < 1:
+        parser.error(f"--noise-level must lie in (0, 1), got {noise}")
+    prior = (load("euler", sigma=prior_noise_level(noise), nearest=True) if args.prior is None else load(args.prior)).eval()
     which = f"default prior ({prior.card.name})" if args.prior is None else f"prior {args.prior}"
     table = Table("Errors at the border of pnp deblur --kernel motion --simulate, by prior border",
                   ["image", "border", "psnr", "left", "right", "top", "bottom", "inside", "iterations", "seconds"])
     table.notes += [
-        f"Full BSDS500 {args.split} images; reflect boundary, motion kernel (size 31, seed 0), noise 0.01 (seed 0), the "
+        f"Full BSDS500 {args.split} images; reflect boundary, motion kernel (size 31, seed 0), noise {noise:g} (seed 0), the "
         f"{which} and solver of pnp deblur. left/right/top/bottom: worst mean absolute "
         f"error (1/255) over the {SIDE} outermost columns/rows of that side; inside: mean beyond 30 pixels. "
         f"Seconds: the solve, one torch thread ({torch.get_num_threads()}), other jobs sharing the CPU.",
@@ -84,10 +91,10 @@ def main() -> None:
     done = {(row["image"], row["border"]) for row in table.rows}
     for name in args.images:
         sharp = read_image(files[name]).image
-        observed = simulate_blur(sharp, kernel, boundary="reflect", noise_level=0.01, seed=0)
+        observed = simulate_blur(sharp, kernel, boundary="reflect", noise_level=noise, seed=0)
         for border in args.borders:
             if (name, border) not in done:
-                table.add(**restore(name, sharp, observed, kernel, prior, border))
+                table.add(**restore(name, sharp, observed, kernel, prior, border, noise))
                 publish(table, args.out, args.name)  # after every row: an interrupted run keeps its rows
     table.rows.sort(key=lambda row: (args.images.index(row["image"]) if row["image"] in args.images else len(args.images),
                                      [b.value for b in PriorBorder].index(row["border"])))
