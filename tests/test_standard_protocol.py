@@ -80,6 +80,10 @@ def test_a_study_extends_only_a_table_made_on_the_same_problems(tmp_path):
     assert rows == [{"config": "x", "psnr": 30.0}] and made_by == "`test` (test machine, 2026-11-27)"
     assert earlier_rows(tmp_path / "study.json", "Problems: images a, c.") == ([], "")
     assert earlier_rows(tmp_path / "missing.json", "Problems: images a, b.") == ([], "")
+    table.notes.append("Rows kept from earlier runs: `older` (other machine, 2026-11-26)")
+    table.write(tmp_path, "study", PROVENANCE)
+    _, made_by = earlier_rows(tmp_path / "study.json", "Problems: images a, b.")
+    assert made_by == "`test` (test machine, 2026-11-27); `older` (other machine, 2026-11-26)", "the chain goes on"
 
 def test_run_logs_of_parallel_processes_share_the_runs(tmp_path):
     """Two logs on one file (two processes of one command): neither drops the other's rows, a run

@@ -155,16 +155,24 @@ class Table:
         return [folder / f"{name}.{suffix}" for suffix in ("md", "csv", "json")[0 if markdown else 1:]]
 
 
+_KEPT = "Rows kept from earlier runs"  # how the studies' notes on kept rows begin
+
+
 def earlier_rows(path: Path, note: str) -> tuple[list[dict], str]:
     """The rows of the table written at ``path`` (its ``.json``) if it carries ``note`` (the note
-    that names its problems), with a line naming the command, machine and date that made them;
+    that names its problems), with a line naming the command, machine and date that made them
+    (and, after it, the makers that table's own "Rows kept from earlier runs" note named);
     ``([], "")`` otherwise. Lets a study add configurations to a committed table without redoing it."""
     if not path.is_file():
         return [], ""
     record = json.loads(path.read_text())
-    if note not in record.get("notes", []):
+    notes = record.get("notes", [])
+    if note not in notes:
         return [], ""
-    return list(record["rows"]), f"`{record['command']}` ({record['machine']}, {record['date']})"
+    makers = [f"`{record['command']}` ({record['machine']}, {record['date']})"]
+    # the rows that table itself kept name their makers in such a note: carry the chain on
+    makers += [kept.split(": ", 1)[1] for kept in notes if kept.startswith(_KEPT) and ": " in kept]
+    return list(record["rows"]), "; ".join(makers)
 
 
 def publish(table: "Table", folder, name: str) -> None:
