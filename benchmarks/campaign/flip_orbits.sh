@@ -8,6 +8,8 @@
 # Usage (from the repository root): bash benchmarks/campaign/flip_orbits.sh SIGMA
 #   writes runs/campaign/orbits-sSIGMA (cycle 1) and runs/campaign/orbits-sSIGMA-restart (cycle 2). Run again to
 #   continue: a finished cycle is skipped, an interrupted one resumed. MINUTES=N bounds each call of pnp train.
+#   CYCLES=N (default 2) adds cycles 3..N, each as the second (lr 1e-3, fresh Adam and cosine schedule), warm-started
+#   from the one before, into orbits-sSIGMA-restart2, -restart3, ...
 #   DATA: the BSDS500 root (default ../shared/datasets/BSDS500).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,3 +37,8 @@ cycle() {  # cycle OUT ARGS...: train into OUT unless finished, resuming an inte
 first="runs/campaign/orbits-s$sigma"
 cycle "$first" --lr 2e-3
 cycle "$first-restart" --lr 1e-3 --init "$first/model.pt"
+previous="$first-restart"
+for n in $(seq 3 "${CYCLES:-2}"); do  # further cycles, as the second: lr 1e-3 warm-started from the cycle before
+  cycle "$first-restart$((n - 1))" --lr 1e-3 --init "$previous/model.pt"
+  previous="$first-restart$((n - 1))"
+done
