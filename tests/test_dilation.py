@@ -142,6 +142,8 @@ def test_dilations_are_checked_and_reach_the_trained_model():
 
     model = EulerFamily().build(ModelConfig(channels=8, blocks=4, dilations=(1, 2)))
     assert [block.dilation for block in model.euler_blocks] == [1, 2, 1, 2]
+    levels = MultiscaleEulerDenoiser(channels=8, scales=(2, 1), dilations=(1, 2, 3))  # run order: fine, coarse, fine
+    assert [block.dilation for block in levels.euler_blocks] == [1, 2, 3] and levels.block_levels() == [0, 1, 0]
     for bad in ((), (0,), (1, -2), (1.5,)):
         with pytest.raises(ValueError, match="dilations"):
             ModelConfig(channels=8, dilations=bad)

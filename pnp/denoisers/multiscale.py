@@ -26,8 +26,9 @@ the caller passes σ.
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Sequence, cast
+from typing import Iterator, Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -85,24 +86,22 @@ class MultiscaleEulerDenoiser(ScheduledBlocks, Denoiser):
         self.hidden = channels if hidden is None else hidden
         self.noise_channel = bool(noise_channel)
         self.dilations = dilations
-        self._built = 0  # blocks made so far: the next one's place in the running order
-        self.body = self._level(0)
+        self.body = self._level(0, itertools.cycle(dilations))
 
-    def _blocks(self, count: int) -> list[EulerBlock]:
+    def _blocks(self, count: int, dilations: Iterator[int]) -> list[EulerBlock]:
+        """``count`` blocks, the next ``count`` of the dilation cycle (built in the order they run)."""
         invariant = invariant_channels(self.channels, self.in_channels + self.noise_channel)
-        blocks = []
-        for _ in range(count):  # _level builds the blocks in the order they run
-            dilation = self.dilations[self._built % len(self.dilations)]
-            blocks.append(EulerBlock(self.channels, self.flow, self.hidden, invariant, dilation=dilation))
-            self._built += 1
-        return blocks
+        return [EulerBlock(self.channels, self.flow, self.hidden, invariant, dilation=next(dilations))
+                for _ in range(count)]
 
-    def _level(self, k: int) -> Chain:
+    def _level(self, k: int, dilations: Iterator[int]) -> Chain:
         count = self.scales[k]
         if k == len(self.scales) - 1:
-            return Chain(self._blocks(count))
+            return Chain(self._blocks(count, dilations))
         pre, post = (count + 1) // 2, count // 2
-        return Chain([*self._blocks(pre), HaarCoarse(self._level(k + 1)), *self._blocks(post)])
+        before = self._blocks(pre, dilations)
+        coarse = HaarCoarse(self._level(k + 1, dilations))
+        return Chain([*before, coarse, *self._blocks(post, dilations)])
 
     @property
     def levels(self) -> int:
