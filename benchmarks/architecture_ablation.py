@@ -86,7 +86,7 @@ def main() -> None:
         "dilations (pnp train --dilations).",
     ]
     if args.extend:
-        names = {_name(candidate) for candidate in args.candidates}
+        names = {candidate_name(candidate) for candidate in args.candidates}
         kept, earlier = earlier_rows(args.out / "architecture_ablation.json", table.notes[0])
         table.rows = [row for row in kept if row["candidate"] not in names]
         table.notes += [f"Rows kept from earlier runs: {earlier}"] if table.rows else []
@@ -94,14 +94,8 @@ def main() -> None:
         model = load(candidate).eval()
         card = model.metadata
         sigma = float(card["noise_level"])
-        config = card.get("config", {})
-        shape = config.get("scales") or config.get("blocks")
-        symmetry = config.get("flow", {}).get("symmetry", "none")
-        flips = f", {symmetry}" if symmetry != "none" else ""
-        flips += f", dilations={config['dilations']}" if config.get("dilations") else ""
-        row = {"candidate": _name(candidate), "architecture": card.get("architecture"),
-               "config": f"C={config.get('channels')}, blocks={shape}, hidden={config.get('hidden', config.get('channels'))}"
-                         + flips,
+        row = {"candidate": candidate_name(candidate), "architecture": card.get("architecture"),
+               "config": describe_config(card.get("config", {})),
                "sigma_train": sigma, "steps": card.get("steps"), "training_seconds": card.get("seconds"),
                "val_psnr_training": card.get("validation_psnr"),
                "denoising_psnr": denoising_psnr(model, val, sigma), "relative_cost": relative_cost(model),
@@ -120,9 +114,19 @@ def main() -> None:
     publish(table, args.out, "architecture_ablation")
 
 
-def _name(candidate: str) -> str:
+def candidate_name(candidate: str) -> str:
     """A checkpoint's run folder (``runs/ablation/ms433/model.pt`` -> ``ms433``), or the shipped name."""
     return Path(candidate).parent.name if candidate.endswith(".pt") else candidate
+
+
+def describe_config(config: dict, *, hidden: bool = True) -> str:
+    """A card's architecture in a table cell: channels, blocks (or scales), the hidden width when
+    ``hidden``, and the flip symmetry and dilations when used."""
+    text = f"C={config.get('channels')}, blocks={config.get('scales') or config.get('blocks')}"
+    text += f", hidden={config.get('hidden', config.get('channels'))}" if hidden else ""
+    symmetry = config.get("flow", {}).get("symmetry", "none")
+    text += f", {symmetry}" if symmetry != "none" else ""
+    return text + (f", dilations={config['dilations']}" if config.get("dilations") else "")
 
 
 if __name__ == "__main__":

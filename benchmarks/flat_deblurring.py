@@ -28,6 +28,8 @@ from pnp.evaluation.images import load_crop
 from pnp.evaluation.tables import Table, earlier_rows, publish
 from pnp.training import find_bsds500
 
+from architecture_ablation import candidate_name, describe_config
+
 REPO = Path(__file__).resolve().parents[1]
 SIGMAS = (0.01, 0.03)
 KERNELS = (1, 3, 5, 8)
@@ -43,19 +45,6 @@ def flattest(files: list[Path], count: int, crop: int) -> list[tuple[Path, float
     """The ``count`` files whose central crop is flattest, flattest first, with their flatness."""
     scored = sorted(((path, flatness(load_crop(path, crop))) for path in files), key=lambda item: item[1])
     return scored[:count]
-
-
-def _name(candidate: str) -> str:
-    """A checkpoint's run folder (``runs/ablation/orbits/model.pt`` -> ``orbits``), or the shipped name."""
-    return Path(candidate).parent.name if candidate.endswith(".pt") else candidate
-
-
-def _config(model) -> str:
-    config = getattr(model, "metadata", {}).get("config", {})
-    text = f"C={config.get('channels')}, blocks={config.get('scales') or config.get('blocks')}"
-    symmetry = config.get("flow", {}).get("symmetry", "none")
-    text += f", {symmetry}" if symmetry != "none" else ""
-    return text + (f", dilations={config['dilations']}" if config.get("dilations") else "")
 
 
 def main() -> None:
@@ -84,7 +73,7 @@ def main() -> None:
         "strength 1, the candidate as the prior at both noise levels. bm3d-deb: BM3D deblurring (the protocol's "
         "BM3D-DEB) on the same observations.",
     ]
-    names = {_name(c) for c in args.candidates} | ({"bm3d-deb"} if args.anchors else set())
+    names = {candidate_name(c) for c in args.candidates} | ({"bm3d-deb"} if args.anchors else set())
     if args.extend:
         kept, earlier = earlier_rows(args.out / "flat_deblurring.json", table.notes[0])
         for row in kept:
@@ -94,7 +83,7 @@ def main() -> None:
             table.notes.append(f"Rows kept from earlier runs: {earlier}")
     problems = {level: deblurring.observations([p for p, _ in chosen], KERNELS, [level], crop=args.crop)
                 for level in SIGMAS}
-    runs: list[tuple[str, str | None]] = [(_name(c), c) for c in args.candidates]
+    runs: list[tuple[str, str | None]] = [(candidate_name(c), c) for c in args.candidates]
     if args.anchors:
         runs.append(("bm3d-deb", None))
     for name, candidate in runs:
@@ -104,7 +93,7 @@ def main() -> None:
         else:
             model = load(candidate).eval()
             method = deblurring.pnp_method(model, 300, 1e-4)
-            row = {"candidate": name, "config": _config(model)}
+            row = {"candidate": name, "config": describe_config(model.metadata.get("config", {}), hidden=False)}
         iterations = []
         for level in SIGMAS:
             scores = [deblurring.score(p, method) for p in problems[level]]

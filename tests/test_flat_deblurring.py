@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))  # the study imports its sibling script, as when run from there
 spec = importlib.util.spec_from_file_location("flat_deblurring", REPO / "benchmarks" / "flat_deblurring.py")
 assert spec is not None and spec.loader is not None
 study = importlib.util.module_from_spec(spec)
