@@ -302,6 +302,7 @@ class EulerBlock(nn.Module):
         return schedule
 
     def _training_schedule(self) -> tuple[int, torch.Tensor | float]:
+        # the undilated W: a dilated W has the same norm supremum (pnp.denoisers.spectral)
         estimate, vector = power_iteration(self.operator()[0], self.power_vector, self.config.power_iterations)
         with torch.no_grad():
             self.power_vector.copy_(vector)
