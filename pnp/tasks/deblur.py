@@ -183,6 +183,9 @@ def deblur(
     of the same problem stopped at a looser tolerance; the iteration converges from any start).
     """
     _check_image(observed, "the observed image")
+    if x0 is not None and (x0.shape != observed.shape or not bool(torch.isfinite(x0).all())):
+        raise ValueError(f"x0 must be a finite image of the observed image's shape {tuple(observed.shape)}, "
+                         f"got {tuple(x0.shape)}")
     if reference is not None and reference.shape != observed.shape:
         raise ValueError(f"reference has shape {tuple(reference.shape)}, expected {tuple(observed.shape)}")
     physics = Blur(kernel, boundary=options.boundary).to(observed.device)
@@ -191,9 +194,6 @@ def deblur(
     with torch.inference_mode(), precision(options.precision, observed.device):
         if x0 is None:
             x0 = starting_point(physics, observed, options.noise_level, options.start)
-        elif x0.shape != observed.shape or not bool(torch.isfinite(x0).all()):
-            raise ValueError(f"x0 must be a finite image of the observed image's shape {tuple(observed.shape)}, "
-                             f"got {tuple(x0.shape)}")
         result = pnp_pgd(
             physics, observed, prior, sigma=options.noise_level, x0=x0, reference=reference, callback=callback,
             acceleration=Anderson() if options.accelerate else None, options=options.solver_options,
