@@ -10,6 +10,8 @@
 #   continue: a finished cycle is skipped, an interrupted one resumed. MINUTES=N bounds each call of pnp train.
 #   CYCLES=N (default 2) adds cycles 3..N, each as the second (lr 1e-3, fresh Adam and cosine schedule), warm-started
 #   from the one before, into orbits-sSIGMA-restart2, -restart3, ...
+#   A cycle's model committed as benchmarks/campaign/checkpoints/<its folder name>.pt replaces that cycle and the
+#   ones before it when runs/ no longer holds them: the next cycle warm-starts from the committed file.
 #   DATA: the BSDS500 root (default ../shared/datasets/BSDS500).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,11 +36,22 @@ cycle() {  # cycle OUT ARGS...: train into OUT unless finished, resuming an inte
   finished "$out" || { echo "$out: stopped before step $steps; run this script again to continue" >&2; exit 3; }
 }
 
-first="runs/campaign/orbits-s$sigma"
-cycle "$first" --lr 2e-3
-cycle "$first-restart" --lr 1e-3 --init "$first/model.pt"
-previous="$first-restart"
-for n in $(seq 3 "${CYCLES:-2}"); do  # further cycles, as the second: lr 1e-3 warm-started from the cycle before
-  cycle "$first-restart$((n - 1))" --lr 1e-3 --init "$previous/model.pt"
-  previous="$first-restart$((n - 1))"
+# Cycle k trains into runs/campaign/NAME_k: orbits-sSIGMA, orbits-sSIGMA-restart, orbits-sSIGMA-restart2, ...
+names=("orbits-s$sigma" "orbits-s$sigma-restart")
+for n in $(seq 3 "${CYCLES:-2}"); do names+=("orbits-s$sigma-restart$((n - 1))"); done
+# runs/ is scratch and may be gone in a later session: a cycle's model.pt committed as
+# benchmarks/campaign/checkpoints/NAME_k.pt (see the README there) stands for that cycle and every one before it.
+saved=benchmarks/campaign/checkpoints
+start=0; init=()
+for k in "${!names[@]}"; do
+  if [ ! -f "runs/campaign/${names[$k]}/model.pt" ] && [ -f "$saved/${names[$k]}.pt" ]; then
+    start=$((k + 1)); init=(--init "$saved/${names[$k]}.pt")
+    echo "${names[$k]}: taken from $saved/${names[$k]}.pt"
+  fi
+done
+for k in "${!names[@]}"; do
+  [ "$k" -ge "$start" ] || continue
+  out="runs/campaign/${names[$k]}"
+  if [ "$k" -eq 0 ]; then cycle "$out" --lr 2e-3; else cycle "$out" --lr 1e-3 "${init[@]}"; fi
+  init=(--init "$out/model.pt")
 done

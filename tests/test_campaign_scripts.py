@@ -1,0 +1,70 @@
+"""The CPU training campaign's scripts chain their cycles right, also across sessions whose runs/ is gone.
+
+Each script runs in a scratch copy of the repository layout with a stand-in ``pnp`` on PATH that records its
+arguments and writes a finished run (``model.pt`` and a log whose last step is the last one), so only the
+script's own logic is exercised: which cycles it trains, and which weights each one starts from.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+FAKE_PNP = """#!/bin/bash
+out=""; prev=""
+for arg in "$@"; do [ "$prev" = "--out" ] && out="$arg"; prev="$arg"; done
+echo "$*" >> "$CALLS"
+mkdir -p "$out" && echo weights > "$out/model.pt" && echo '{"step": 1500, "loss": 0.0}' > "$out/log.jsonl"
+"""
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Path:
+    """A scratch root holding the campaign scripts and a stand-in pnp, no .venv."""
+    shutil.copytree(REPO / "benchmarks" / "campaign", tmp_path / "benchmarks" / "campaign",
+                    ignore=shutil.ignore_patterns("checkpoints"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pnp").write_text(FAKE_PNP)
+    (bin_dir / "pnp").chmod(0o755)
+    return tmp_path
+
+
+def _flip_orbits(root: Path, cycles: int) -> list[list[str]]:
+    """Run flip_orbits.sh 0.02 with CYCLES=cycles; the argument lists pnp train was called with."""
+    calls = root / "calls.txt"
+    env = {**os.environ, "PATH": f"{root / 'bin'}:{os.environ['PATH']}", "CALLS": str(calls), "CYCLES": str(cycles)}
+    subprocess.run(["bash", str(root / "benchmarks" / "campaign" / "flip_orbits.sh"), "0.02"], cwd=root, env=env,
+                   check=True, capture_output=True, text=True)
+    return [line.split() for line in calls.read_text().splitlines()] if calls.exists() else []
+
+
+def _option(call: list[str], name: str) -> str | None:
+    return call[call.index(name) + 1] if name in call else None
+
+
+def test_flip_orbits_chains_each_cycle_from_the_one_before(layout: Path):
+    calls = _flip_orbits(layout, cycles=3)
+    assert [_option(c, "--out") for c in calls] == [
+        "runs/campaign/orbits-s0.02", "runs/campaign/orbits-s0.02-restart", "runs/campaign/orbits-s0.02-restart2"]
+    assert [_option(c, "--init") for c in calls] == [
+        None, "runs/campaign/orbits-s0.02/model.pt", "runs/campaign/orbits-s0.02-restart/model.pt"]
+    assert [_option(c, "--lr") for c in calls] == ["2e-3", "1e-3", "1e-3"]
+    assert _flip_orbits(layout, cycles=3) == calls  # finished cycles are not trained again
+
+
+def test_flip_orbits_continues_from_a_committed_checkpoint_when_runs_is_gone(layout: Path):
+    saved = layout / "benchmarks" / "campaign" / "checkpoints"
+    saved.mkdir()
+    (saved / "orbits-s0.02-restart.pt").write_text("weights")
+    calls = _flip_orbits(layout, cycles=4)
+    assert [_option(c, "--out") for c in calls] == [
+        "runs/campaign/orbits-s0.02-restart2", "runs/campaign/orbits-s0.02-restart3"]
+    assert [_option(c, "--init") for c in calls] == [
+        "benchmarks/campaign/checkpoints/orbits-s0.02-restart.pt", "runs/campaign/orbits-s0.02-restart2/model.pt"]
