@@ -106,6 +106,22 @@ def test_denoising_tables_keep_per_image_scores_and_the_cbsd68_subset(tmp_path):
     assert subset[(0.2, "halve")]["psnr"] == pytest.approx(sum(expected) / 2)
 
 
+def test_a_method_re_scored_later_stays_with_its_noise_level_in_the_tables(tmp_path):
+    """Kept rows come first and re-scored ones last in the per-image table; the means still go by level."""
+    from pnp.evaluation.denoising import Method, denoising_tables
+    from pnp.io import write_image
+
+    write_image(tmp_path / "3096.png", torch.rand(1, 3, 12, 10, generator=torch.Generator().manual_seed(0)))
+    files = [tmp_path / "3096.png"]
+    old = Method("net", "net.pt", lambda noisy, sigma: noisy * 0.5, fingerprint="old")
+    first = denoising_tables(files, {0.1: [old], 0.2: [old]})
+    retrained = Method("net", "net.pt", lambda noisy, sigma: noisy * 0.9, fingerprint="new")
+    tables = denoising_tables(files, {0.1: [retrained], 0.2: [retrained]}, previous=first.per_image.rows)
+    assert [(r["sigma"], r["method"]) for r in tables.summary.rows] == [
+        (0.1, "noisy input"), (0.1, "net"), (0.2, "noisy input"), (0.2, "net")]
+    assert [r["weights_sha"] for r in tables.per_image.rows[-2:]] == ["new", "new"]  # re-scored rows: appended
+
+
 def test_denoising_adds_the_weights_pnp_denoise_takes_and_loads_each_once(tmp_path):
     from pnp.evaluation import suite
     from pnp.denoisers import TV

@@ -122,13 +122,14 @@ def denoising_tables(
 
 
 def _means(per_image: Table, title: str, columns: list[str], keep: Callable[[str], bool]) -> Table:
-    """Mean of every (sigma, method, weights) group of ``per_image`` over the images ``keep`` accepts."""
+    """Mean of every (sigma, method, weights) group of ``per_image`` over the images ``keep`` accepts, by
+    increasing sigma (methods in their order of first appearance: a method re-scored later stays with its level)."""
     table = Table(title, columns)
     groups: dict[tuple, list[dict]] = {}
     for row in per_image.rows:
         if keep(row["image"]):
             groups.setdefault((row["sigma"], row["method"], row["weights"]), []).append(row)
-    for (sigma, method, weights), rows in groups.items():
+    for (sigma, method, weights), rows in sorted(groups.items(), key=lambda group: group[0][0]):
         count = len(rows)
         table.add(sigma=sigma, method=method, weights=weights, psnr=sum(r["psnr"] for r in rows) / count,
                   ssim=sum(r["ssim"] for r in rows) / count,
