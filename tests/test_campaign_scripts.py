@@ -68,3 +68,30 @@ def test_flip_orbits_continues_from_a_committed_checkpoint_when_runs_is_gone(lay
         "runs/campaign/orbits-s0.02-restart2", "runs/campaign/orbits-s0.02-restart3"]
     assert [_option(c, "--init") for c in calls] == [
         "benchmarks/campaign/checkpoints/orbits-s0.02-restart.pt", "runs/campaign/orbits-s0.02-restart2/model.pt"]
+
+
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_ship_weights_takes_a_run_folder_or_a_committed_model_file(tmp_path: Path, monkeypatch, given: str):
+    import importlib.util
+    import json
+    import sys
+
+    from pnp.denoisers import load, save_checkpoint
+
+    spec = importlib.util.spec_from_file_location("ship_weights", REPO / "benchmarks" / "ship_weights.py")
+    assert spec is not None and spec.loader is not None
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint(load("euler-sigma0.05"), run / "model.pt", {"noise_level": 0.05, "steps": 7})
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setattr(ship, "WEIGHTS_DIR", weights)
+    source = run if given == "folder" else run / "model.pt"
+    monkeypatch.setattr(sys, "argv", ["ship_weights.py", str(source), "euler-sigma0.05", "--command", "pnp train x",
+                                      "--hardware", "test machine", "--date", "2026-11-28"])
+    ship.main()
+    card = json.loads((weights / "euler-sigma0.05.json").read_text())
+    assert card["name"] == "euler-sigma0.05" and card["steps"] == 7 and card["training_command"] == "pnp train x"
+    assert load(weights / "euler-sigma0.05.pt").metadata["hardware"] == "test machine"
