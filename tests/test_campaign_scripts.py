@@ -72,16 +72,13 @@ def test_flip_orbits_continues_from_a_committed_checkpoint_when_runs_is_gone(lay
 
 @pytest.mark.parametrize("given", ["folder", "file"])
 def test_ship_weights_takes_a_run_folder_or_a_committed_model_file(tmp_path: Path, monkeypatch, given: str):
-    import importlib.util
     import json
     import sys
 
+    from benchmark_scripts import load_script
     from pnp.denoisers import load, save_checkpoint
 
-    spec = importlib.util.spec_from_file_location("ship_weights", REPO / "benchmarks" / "ship_weights.py")
-    assert spec is not None and spec.loader is not None
-    ship = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ship)
+    ship = load_script("ship_weights.py")
     run = tmp_path / "run"
     run.mkdir()
     save_checkpoint(load("euler-sigma0.05"), run / "model.pt", {"noise_level": 0.05, "steps": 7})

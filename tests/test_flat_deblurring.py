@@ -3,7 +3,6 @@ stated measure and scores a candidate prior on them, end to end on tiny images."
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -13,12 +12,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmark_scripts import load_script
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))  # the study imports its sibling script, as when run from there
-spec = importlib.util.spec_from_file_location("flat_deblurring", REPO / "benchmarks" / "flat_deblurring.py")
-assert spec is not None and spec.loader is not None
-study = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(study)
+study = load_script("flat_deblurring.py")
 
 
 def _save(path: Path, array: np.ndarray) -> None:

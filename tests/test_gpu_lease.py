@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,17 +14,14 @@ from types import ModuleType
 import numpy as np
 from PIL import Image
 
+from benchmark_scripts import load_script
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _script(name: str) -> ModuleType:
-    """``benchmarks/gpu/<name>.py`` as a module (the scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(f"gpu_{name}", REPO / "benchmarks" / "gpu" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    """``benchmarks/gpu/<name>.py`` as a module."""
+    return load_script(f"gpu/{name}.py", f"gpu_{name}")
 
 
 adopt, lease = _script("adopt"), _script("lease")
