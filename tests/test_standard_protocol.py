@@ -68,6 +68,31 @@ def test_run_log_resumes_and_refuses_another_protocol(tmp_path):
         RunLog.open(path, {"images": ["a"]}, ["image", "psnr"], ("image",), PROVENANCE)
 
 
+def test_run_log_keeps_the_rows_a_changed_protocol_still_describes(tmp_path):
+    path = tmp_path / "runs_x.json"
+    old = {"images": ["a"], "weights": {"0.01": "p sha256:1", "0.03": "q sha256:2"}}
+    log = RunLog.open(path, old, ["image", "sigma", "psnr"], ("image", "sigma"), PROVENANCE)
+    log.add({"image": "a", "sigma": 0.01, "psnr": 30.0})
+    log.add({"image": "a", "sigma": 0.03, "psnr": 27.0})
+    new = {"images": ["a"], "weights": {"0.01": "p sha256:1", "0.03": "q sha256:3"}}
+    with pytest.raises(ValueError, match="another protocol.*weights"):
+        RunLog.open(path, new, ["image", "sigma", "psnr"], ("image", "sigma"), PROVENANCE)
+    with pytest.raises(ValueError, match="another protocol"):  # the rule may keep nothing: refused as before
+        RunLog.open(path, new, ["image", "sigma", "psnr"], ("image", "sigma"), PROVENANCE, salvage=lambda _: None)
+    assert json.loads(path.read_text())["protocol"] == old, "a refused log is left as it was"
+
+    def level_unchanged(previous: dict):
+        same = {s for s, w in new["weights"].items() if previous["weights"][s] == w}
+        return lambda row: f"{row['sigma']:g}" in same
+
+    kept = RunLog.open(path, new, ["image", "sigma", "psnr"], ("image", "sigma"), PROVENANCE, salvage=level_unchanged)
+    assert kept.rows == [{"image": "a", "sigma": 0.01, "psnr": 30.0}] and kept.dropped == 1
+    record = json.loads(path.read_text())
+    assert record["protocol"] == new and record["rows"] == kept.rows, "rewritten under the new protocol at once"
+    again = RunLog.open(path, new, ["image", "sigma", "psnr"], ("image", "sigma"), PROVENANCE)
+    assert again.done() == {("a", 0.01)} and again.dropped == 0
+
+
 def test_a_study_extends_only_a_table_made_on_the_same_problems(tmp_path):
     """``earlier_rows``: the rows and maker of a committed table whose problems note matches, else none."""
     from pnp.evaluation.tables import earlier_rows
@@ -189,6 +214,45 @@ def test_quick_deblurring_resumes_and_keeps_methods_apart(tmp_path, monkeypatch)
     per_kernel = json.loads((out / "deblurring_kernels.json").read_text())["rows"][0]
     assert {"levin1", "gaussian25", "mean"} <= set(per_kernel)
     assert len(json.loads((out / "deblurring_per_image.json").read_text())["rows"]) == 3 * 4
+
+
+def test_a_changed_prior_reruns_only_its_noise_level(tmp_path, monkeypatch):
+    """Shipping a new prior for a level (here: the log says another file was used at the quick run's one
+    level) re-runs that level's runs; another kind of change is still refused. Which rows a two-level
+    protocol keeps is the rule's (``_unchanged_levels``), checked on its own."""
+    from pnp.evaluation.deblurring_suite import Method, _unchanged_levels
+
+    monkeypatch.setattr(anchors, "available", lambda: False)
+    out = tmp_path / "r"
+    common = ["benchmark", "deblurring", "--quick", "--out", str(out), "--device", "cpu", "--methods", "euler"]
+    assert CliRunner().invoke(app, common).exit_code == 0
+    path = out / "deblurring" / "runs_euler.json"
+    record = json.loads(path.read_text())
+    before = {(r["image"], r["kernel"], r["sigma"]): r["psnr"] for r in record["rows"]}
+    record["protocol"]["weights"]["0.010000"] = "euler-sigma0.01 sha256:000000000000"
+    for row in record["rows"]:
+        row["seconds"] = -1.0  # marks the rows made under the old protocol
+    path.write_text(json.dumps(record))
+    result = CliRunner().invoke(app, common)
+    assert result.exit_code == 0, result.output
+    assert "4 runs dropped to be run again, 0 kept" in result.output
+    after = json.loads(path.read_text())
+    assert after["protocol"]["weights"]["0.010000"].startswith("euler-sigma0.01 sha256:")
+    assert after["protocol"]["weights"]["0.010000"] != "euler-sigma0.01 sha256:000000000000"
+    assert all(r["seconds"] >= 0 for r in after["rows"]) and len(after["rows"]) == 4
+    assert {(r["image"], r["kernel"], r["sigma"]): r["psnr"] for r in after["rows"]} == before, "same prior, same runs"
+    after["protocol"]["images"] = ["another"]
+    path.write_text(json.dumps(after))
+    result = CliRunner().invoke(app, common)
+    assert result.exit_code != 0 and "another protocol" in result.output
+
+    new = {"images": ["a"], "method": "euler", "weights": {"0.010000": "p sha256:1", "0.030000": "q sha256:3"}}
+    old = {**new, "weights": {"0.010000": "p sha256:1", "0.030000": "q sha256:2"}}
+    keep = _unchanged_levels(new, Method.EULER)(old)
+    assert keep is not None and keep({"sigma": 0.01}) and not keep({"sigma": 0.03})
+    assert _unchanged_levels(new, Method.EULER)({**old, "images": ["b"]}) is None
+    assert _unchanged_levels(new, Method.EULER)({**old, "weights": {"0.010000": "p sha256:1"}}) is None
+    assert _unchanged_levels(new, Method.EULER_DISCREPANCY)(old) is None, "its priors serve every level"
 
 
 def test_the_discrepancy_choice_runs_as_a_method_of_its_own(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ..io import atomic_write_bytes
 from ..tasks.deblur import prior_noise_level
 from . import anchors
 from .protocol import KERNEL_NAMES, NOISE_LEVELS, ImageSet, image_files, problems
-from .runs import RunLog
+from .runs import RunLog, Salvage
 from .standard import Method, build_solver, score, tune_tv
 from .standard_tables import standard_tables
 from .tables import Scope, Table
@@ -98,6 +99,24 @@ def _method_protocol(method: Method, plan_: Plan, tv_weights: dict[float, float]
     return {"method": "bm3d", "steps": "RI 4e-4 + HT, RWI 5e-3 + Wiener, profile np, per channel"}
 
 
+def _unchanged_levels(new: dict, method: Method) -> Salvage:
+    """The ``salvage`` rule of a method whose protocol names one prior (or TV weight) per noise level:
+    a log made under the same protocol except for some levels' priors keeps the runs of the levels
+    whose prior is unchanged, so shipping a new prior for one level re-runs that level only. Other
+    differences keep nothing (the log is refused)."""
+    def rule(old: dict) -> Callable[[dict], bool] | None:
+        if method not in (Method.EULER, Method.DNCNN, Method.TV):
+            return None
+        rest_old = {k: v for k, v in old.items() if k != "weights"}
+        rest_new = {k: v for k, v in new.items() if k != "weights"}
+        old_weights, new_weights = old.get("weights"), new["weights"]
+        if rest_old != rest_new or not isinstance(old_weights, dict) or set(old_weights) != set(new_weights):
+            return None
+        same = {level for level, weights in new_weights.items() if old_weights[level] == weights}
+        return lambda row: f"{float(row['sigma']):.6f}" in same
+    return rule
+
+
 def _cached_tuning(folder: Path) -> dict | None:
     path = folder / "tv_tuning.json"
     return json.loads(path.read_text()) if path.exists() else None
@@ -143,7 +162,11 @@ def run(settings) -> Table:
     logs, solvers = {}, {}
     for method in plan_.methods:
         protocol = {**base, **_method_protocol(method, plan_, tv_weights)}
-        logs[method] = RunLog.open(folder / f"runs_{method.value}.json", protocol, COLUMNS, KEY, settings.provenance)
+        logs[method] = RunLog.open(folder / f"runs_{method.value}.json", protocol, COLUMNS, KEY, settings.provenance,
+                                   salvage=_unchanged_levels(protocol, method))
+        if logs[method].dropped and settings.progress is not None:
+            settings.progress(f"{method.value}: the prior of some noise levels changed since its runs were made: "
+                              f"{logs[method].dropped} runs dropped to be run again, {len(logs[method].rows)} kept")
         solvers[method] = build_solver(method, plan_.sigmas, settings.device, tv_weights=tv_weights,
                                        max_iter=5 if settings.quick else None)
     done = {method: log.done() for method, log in logs.items()}

@@ -4,7 +4,9 @@ Long benchmarks (hours on a CPU) are interrupted; a :class:`RunLog` keeps every 
 (``<folder>/<name>.json``, with a CSV beside it) so that the same command run again computes only
 what is missing. A log belongs to one protocol (a JSON-able dict: images, kernels, noise, method
 settings); opening it under another protocol is refused, so rows of different experiments never
-mix.
+mix, unless the caller names which old rows the new protocol still describes (``salvage``: e.g. when
+only the prior of one noise level changed, the runs of the other levels are kept and the log is
+rewritten under the new protocol; the dropped runs are computed again).
 
 Several processes may fill one log on one machine (the same command started once per core): a
 process :meth:`RunLog.claim`\ s a run before computing it (a non-blocking ``flock`` on a lock file
@@ -22,7 +24,7 @@ import hashlib
 import io
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +37,11 @@ from .. import strict_json
 from ..io import atomic_write_bytes
 from .tables import Provenance
 
-__all__ = ["RunLog"]
+__all__ = ["RunLog", "Salvage"]
+
+#: Given the protocol a log was made under, which of its rows the new protocol still describes (a row
+#: predicate), or ``None`` when none of them can be kept (the log is then refused, as without salvage).
+Salvage = Callable[[dict], "Callable[[dict], bool] | None"]
 
 
 @dataclass
@@ -48,23 +54,39 @@ class RunLog:
     key_columns: tuple[str, ...]
     provenance: Provenance
     rows: list[dict] = field(default_factory=list)
+    #: Rows of the file dropped on opening because the protocol changed under them (see ``salvage``).
+    dropped: int = 0
 
     @classmethod
     def open(cls, path: Path, protocol: dict, columns: list[str], key_columns: tuple[str, ...],
-             provenance: Provenance) -> "RunLog":
-        """The log at ``path`` (.json) if it exists and has the same protocol, else a new empty one."""
+             provenance: Provenance, *, salvage: Salvage | None = None) -> "RunLog":
+        """The log at ``path`` (.json) if it exists and has the same protocol, else a new empty one.
+
+        A log made under another protocol is refused, unless ``salvage(old_protocol)`` returns a
+        predicate: then the rows it accepts are kept, the others dropped (``dropped`` counts them), and
+        the file is rewritten at once under the new protocol (under the log's lock, so that parallel
+        processes of one command agree)."""
         path = Path(path)
         log = cls(path, json.loads(json.dumps(protocol)), columns, key_columns, provenance)
-        if path.exists():
+        if not path.exists():
+            return log
+        with _locked(log._lock_path("log")):
             try:
                 record = json.loads(path.read_text())
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot read the run log {path}: {error}; move it away to start afresh") from None
-            if record.get("protocol") != log.protocol:
-                raise ValueError(f"{path} holds runs of another protocol ({_difference(record.get('protocol'), log.protocol)}); "
-                                 "write to another --out, or move that file away")
-            log.rows = list(record.get("rows", []))
+            rows = list(record.get("rows", []))
             log.provenance = Provenance(**{**record.get("provenance", {}), "command": provenance.command})
+            if record.get("protocol") != log.protocol:
+                still_valid = salvage(record.get("protocol") or {}) if salvage is not None else None
+                if still_valid is None:
+                    raise ValueError(f"{path} holds runs of another protocol ({_difference(record.get('protocol'), log.protocol)}); "
+                                     "write to another --out, or move that file away")
+                kept = [row for row in rows if still_valid(row)]
+                log.dropped, rows = len(rows) - len(kept), kept
+                log.rows = rows
+                log.write()
+            log.rows = rows
         return log
 
     def key(self, row: dict) -> tuple:
