@@ -70,6 +70,25 @@ def test_flip_orbits_continues_from_a_committed_checkpoint_when_runs_is_gone(lay
         "benchmarks/campaign/checkpoints/orbits-s0.02-restart.pt", "runs/campaign/orbits-s0.02-restart2/model.pt"]
 
 
+def _second_cycle(root: Path, name: str, **env_vars: str) -> list[list[str]]:
+    """Run second_cycle.sh NAME with extra environment variables; the argument lists pnp train was called with."""
+    calls = root / "calls.txt"
+    env = {**os.environ, "PATH": f"{root / 'bin'}:{os.environ['PATH']}", "CALLS": str(calls), **env_vars}
+    subprocess.run(["bash", str(root / "benchmarks" / "campaign" / "second_cycle.sh"), name], cwd=root, env=env,
+                   check=True, capture_output=True, text=True)
+    return [line.split() for line in calls.read_text().splitlines()]
+
+
+def test_second_cycle_warm_starts_from_the_shipped_net_into_its_own_or_a_given_folder(layout: Path):
+    (call,) = _second_cycle(layout, "euler-sigma0.15")
+    assert _option(call, "--init") == "euler-sigma0.15" and _option(call, "--out") == "runs/campaign/euler-sigma0.15-restart"
+    assert _option(call, "--channels") == "32" and _option(call, "--lr") == "1e-3"
+    # once the second cycle has shipped, a third goes to another folder (the second's run is kept)
+    third = _second_cycle(layout, "euler-sigma0.15", OUT="runs/campaign/euler-sigma0.15-restart2")[-1]
+    assert _option(third, "--init") == "euler-sigma0.15"
+    assert _option(third, "--out") == "runs/campaign/euler-sigma0.15-restart2"
+
+
 @pytest.mark.parametrize("given", ["folder", "file"])
 def test_ship_weights_takes_a_run_folder_or_a_committed_model_file(tmp_path: Path, monkeypatch, given: str):
     import json

@@ -4,7 +4,9 @@
 # schedule) for 1500 more steps at lr 1e-3. On euler-sigma0.01 this gave +1.57 dB on the 100 val images
 # (benchmarks/results/architecture_ablation.md, row single-restart).
 # Usage (from the repository root): bash benchmarks/campaign/second_cycle.sh NAME [--resume]
-#   NAME: euler-sigma0.02, euler-sigma0.05 or euler-sigma0.15; writes runs/campaign/NAME-restart.
+#   NAME: euler-sigma0.02, euler-sigma0.05 or euler-sigma0.15; writes runs/campaign/NAME-restart (OUT=DIR: there
+#   instead). The warm start is the shipped file: once a second cycle has shipped, the same call trains a third
+#   (give it another OUT, e.g. OUT=runs/campaign/euler-sigma0.15-restart2).
 # MINUTES=N bounds one call (continue with --resume). DATA: the BSDS500 root (default ../shared/datasets/BSDS500).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,5 +22,5 @@ case "$name" in
 esac
 # shellcheck disable=SC2086
 exec nice pnp train --model euler $arch --data "${DATA:-../shared/datasets/BSDS500}" --steps 1500 --lr 1e-3 \
-  --val-every 250 --checkpoint-every 50 --device cpu --init "$name" --out "runs/campaign/$name-restart" \
+  --val-every 250 --checkpoint-every 50 --device cpu --init "$name" --out "${OUT:-runs/campaign/$name-restart}" \
   --max-minutes "${MINUTES:-110}" "$@"
