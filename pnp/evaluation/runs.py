@@ -75,18 +75,16 @@ class RunLog:
                 record = json.loads(path.read_text())
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot read the run log {path}: {error}; move it away to start afresh") from None
-            rows = list(record.get("rows", []))
+            log.rows = list(record.get("rows", []))
             log.provenance = Provenance(**{**record.get("provenance", {}), "command": provenance.command})
             if record.get("protocol") != log.protocol:
                 still_valid = salvage(record.get("protocol") or {}) if salvage is not None else None
                 if still_valid is None:
                     raise ValueError(f"{path} holds runs of another protocol ({_difference(record.get('protocol'), log.protocol)}); "
                                      "write to another --out, or move that file away")
-                kept = [row for row in rows if still_valid(row)]
-                log.dropped, rows = len(rows) - len(kept), kept
-                log.rows = rows
+                kept = [row for row in log.rows if still_valid(row)]
+                log.dropped, log.rows = len(log.rows) - len(kept), kept
                 log.write()
-            log.rows = rows
         return log
 
     def key(self, row: dict) -> tuple:
