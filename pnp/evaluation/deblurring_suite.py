@@ -81,6 +81,11 @@ def plan(settings) -> Plan:
                 f"{image_set.value.upper()} ({len(files)} images, full size) x 10 kernels x 2 noise levels")
 
 
+def _level(sigma: float) -> str:
+    """The key of a noise level in a protocol's per-level ``weights`` (and the TV tuning record)."""
+    return f"{float(sigma):.6f}"
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
@@ -88,14 +93,14 @@ def _sha(path: Path) -> str:
 def _method_protocol(method: Method, plan_: Plan, tv_weights: dict[float, float] | None) -> dict:
     if method in (Method.EULER, Method.DNCNN):
         files = {s: resolve(method.value, prior_noise_level(s), nearest=True) for s in plan_.sigmas}
-        weights = {f"{s:.6f}": f"{path.stem} sha256:{_sha(path)}" for s, path in files.items()}
+        weights = {_level(s): f"{path.stem} sha256:{_sha(path)}" for s, path in files.items()}
         spec = {"method": method.value, "pipeline": "pnp deblur defaults, circular", "weights": weights}
         return {**spec, "max_iter": DNCNN_ITERATIONS} if method is Method.DNCNN else spec
     if method is Method.EULER_DISCREPANCY:
         weights = {name: f"sha256:{_sha(resolve(name))}" for name in family("euler")}
         return {"method": method.value, "pipeline": "pnp deblur --prior-choice discrepancy, circular", "weights": weights}
     if method is Method.TV:
-        return {"method": "tv", "solver": "ADMM, tol 1e-5, max 500", "weights": {f"{s:.6f}": w for s, w in (tv_weights or {}).items()}}
+        return {"method": "tv", "solver": "ADMM, tol 1e-5, max 500", "weights": {_level(s): w for s, w in (tv_weights or {}).items()}}
     return {"method": "bm3d", "steps": "RI 4e-4 + HT, RWI 5e-3 + Wiener, profile np, per channel"}
 
 
@@ -113,7 +118,7 @@ def _unchanged_levels(new: dict, method: Method) -> Salvage:
         if rest_old != rest_new or not isinstance(old_weights, dict) or set(old_weights) != set(new_weights):
             return None
         same = {level for level, weights in new_weights.items() if old_weights[level] == weights}
-        return lambda row: f"{float(row['sigma']):.6f}" in same
+        return lambda row: _level(row["sigma"]) in same
     return rule
 
 
@@ -138,11 +143,11 @@ def _tuned_tv_weights(settings, plan_: Plan, folder: Path) -> tuple[dict[float, 
     weights, scores = {}, {}
     for sigma in plan_.sigmas:
         train_problems = list(problems(train, kernels, [sigma], crop=crop))
-        weights[round(sigma, 6)], scores[f"{sigma:.6f}"] = tune_tv(train_problems, grid, settings.device,
+        weights[round(sigma, 6)], scores[_level(sigma)] = tune_tv(train_problems, grid, settings.device,
                                                                     max_extensions=0 if settings.quick else 4)
         if settings.progress is not None:
             settings.progress(f"TV weight for sigma {sigma:.4f}: {weights[round(sigma, 6)]:g} (train crops)")
-    record = {"setup": setup, "weights": {f"{s:.6f}": w for s, w in weights.items()},
+    record = {"setup": setup, "weights": {_level(s): w for s, w in weights.items()},
               "psnr_by_weight": {s: {f"{w:g}": round(v, 3) for w, v in grid_scores.items()}
                                  for s, grid_scores in scores.items()}}
     atomic_write_bytes(cache, (json.dumps(record, indent=1) + "\n").encode())
