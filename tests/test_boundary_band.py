@@ -8,7 +8,7 @@ by the prior alone, and an Euler net's zero-padded convolutions bias pixels at t
 A stronger prior makes the band worse; the circular model has none. Denoising the image's mirror
 tiling with circular convolutions (``MirrorEmbedded``, an isometry: the certificate is unchanged)
 removes the bias and the band; the outermost column stays about 1.5x the inside error. The shipped
-sigma = 0.01 and 0.02 priors (taken for noise up to 0.032) are flip-equivariant, so the mirror costs one
+sigma = 0.01, 0.02 and 0.05 priors (taken for noise up to 0.087) are flip-equivariant, so the mirror costs one
 call and ``--prior-border auto`` (the default) uses it.
 """
 
@@ -54,6 +54,14 @@ def test_no_band_at_a_higher_noise_level_either(bsds500):
     default border is the mirror there too (the previous, zero-padded prior left 4.5x the inside error:
     37.6/255 against 8.3)."""
     band, inside = _left_band(bsds500, None, 0.03)  # measured: 6.3/255 at worst, against 5.3 inside
+    assert band < 2 * inside, (band * 255, inside * 255)
+
+
+def test_no_band_where_the_sigma_005_prior_is_taken(bsds500):
+    """At noise 0.05 ``pnp deblur`` takes the σ = 0.05 prior (noise 0.032 to 0.087), flip-equivariant
+    since 2026-11-28, so the default border is the mirror there too (the previous, zero-padded prior
+    left 4x the inside error: 20.5/255 against 5.2)."""
+    band, inside = _left_band(bsds500, None, 0.05)  # measured: 4.7/255 at worst, against 3.6 inside
     assert band < 2 * inside, (band * 255, inside * 255)
 
 

@@ -43,7 +43,7 @@ def test_a_flat_image_gets_the_strongest_prior_whose_residual_is_within_the_nois
     sharp = _flat()
     kernel, observed = _observed(sharp)
     restoration, name, trials = deblur_by_discrepancy(observed, kernel, PRIORS, OPTIONS, first=0, reference=sharp)
-    assert name == "euler-sigma0.05", trials  # measured ratios: 0.95, 0.98, 1.02 for 0.02, 0.05, 0.15
+    assert name == "euler-sigma0.05", trials  # measured ratios: 0.95, 0.97, 1.02 for 0.02, 0.05, 0.15
     search, final = _search(trials)
     assert [t.name for t in search] == [n for n, _ in PRIORS] and final.name == name
     assert [t.discrepancy_ratio <= 1 for t in search] == [True, True, False]
@@ -60,7 +60,7 @@ def test_a_textured_image_walks_down_to_a_weaker_prior():
     assert name == "euler-sigma0.02", trials
     search, _ = _search(trials)
     assert [t.name for t in search] == ["euler-sigma0.05", "euler-sigma0.02"]
-    assert all(t.discrepancy_ratio > 1 for t in search)  # measured: 1.44, 1.34
+    assert all(t.discrepancy_ratio > 1 for t in search)  # measured: 1.45, 1.34
 
 
 def test_the_choice_follows_the_rule_on_every_trial():
