@@ -49,19 +49,13 @@ def test_no_band_at_the_left_border_of_a_flat_sky(bsds500):
     assert band < 2 * inside, (band * 255, inside * 255)
 
 
-def test_no_band_at_a_higher_noise_level_either(bsds500):
-    """At noise 0.03 ``pnp deblur`` takes the σ = 0.02 prior, flip-equivariant since 2026-11-28, so the
-    default border is the mirror there too (the previous, zero-padded prior left 4.5x the inside error:
-    37.6/255 against 8.3)."""
-    band, inside = _left_band(bsds500, None, 0.03)  # measured: 6.3/255 at worst, against 5.3 inside
-    assert band < 2 * inside, (band * 255, inside * 255)
-
-
-def test_no_band_where_the_sigma_005_prior_is_taken(bsds500):
-    """At noise 0.05 ``pnp deblur`` takes the σ = 0.05 prior (noise 0.032 to 0.087), flip-equivariant
-    since 2026-11-28, so the default border is the mirror there too (the previous, zero-padded prior
-    left 4x the inside error: 20.5/255 against 5.2)."""
-    band, inside = _left_band(bsds500, None, 0.05)  # measured: 4.7/255 at worst, against 3.6 inside
+@pytest.mark.parametrize("noise_level", [0.03, 0.05])
+def test_no_band_at_higher_noise_levels_either(bsds500, noise_level):
+    """At noise 0.03 ``pnp deblur`` takes the σ = 0.02 prior, at 0.05 the σ = 0.05 one (noise 0.032 to
+    0.087); both are flip-equivariant since 2026-11-28, so the default border is the mirror there too.
+    Measured, 1/255 at worst against inside: 6.3 against 5.3 at 0.03 and 4.7 against 3.6 at 0.05; the
+    previous, zero-padded priors left 37.6 against 8.3 and 20.5 against 5.2."""
+    band, inside = _left_band(bsds500, None, noise_level)
     assert band < 2 * inside, (band * 255, inside * 255)
 
 
