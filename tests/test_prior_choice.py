@@ -98,6 +98,34 @@ def test_the_search_decides_at_a_looser_tolerance_and_continues_the_chosen_prior
         deblur(observed, kernel, PRIORS[0][1], fine, x0=torch.zeros(1, 3, 5, 5))
 
 
+def test_a_warm_started_search_starts_each_trial_where_the_previous_one_stopped(monkeypatch):
+    """``warm_start=True`` hands each trial after the first the previous trial's last iterate as its
+    start (cold: ``pnp deblur``'s start for every trial); the choice is the same on the flat image."""
+    import pnp.tasks.prior_choice as prior_choice
+
+    starts: list[torch.Tensor | None] = []
+    ends: list[torch.Tensor] = []
+
+    def recording(*args, x0=None, **kwargs):
+        starts.append(x0)
+        restoration = deblur(*args, x0=x0, **kwargs)
+        ends.append(restoration.result.x)
+        return restoration
+
+    monkeypatch.setattr(prior_choice, "deblur", recording)
+    kernel, observed = _observed(_flat())
+    _, cold_name, cold = deblur_by_discrepancy(observed, kernel, PRIORS, OPTIONS, first=0)
+    assert all(start is None for start in starts[:len(cold) - 1]), "cold trials start at pnp deblur's start"
+    starts.clear()
+    ends.clear()
+    _, name, trials = deblur_by_discrepancy(observed, kernel, PRIORS, OPTIONS, first=0, warm_start=True)
+    assert name == cold_name and [t.name for t in trials] == [t.name for t in cold]
+    assert starts[0] is None and len(starts) == len(trials) == 4  # three trials, then the continuation
+    for k in (1, 2, 3):  # trials 2 and 3 continue the trial before; the continuation continues the chosen one
+        previous = ends[k - 1] if k < 3 else ends[[t.name for t in trials[:3]].index(name)]
+        assert torch.equal(starts[k], previous)
+
+
 def test_the_rule_needs_a_noise_level_and_a_valid_start():
     kernel, observed = _observed(_flat())
     with pytest.raises(ValueError, match="positive noise level"):

@@ -76,6 +76,7 @@ def deblur_by_discrepancy(
     reference: torch.Tensor | None = None,
     callback_for: Callable[[str], Callable | None] | None = None,
     search_tolerance: float | None = None,
+    warm_start: bool = False,
 ) -> tuple[Restoration, str, list[Trial]]:
     """Deblur with the prior the discrepancy principle picks among ``priors``.
 
@@ -87,7 +88,9 @@ def deblur_by_discrepancy(
     10 times it); the chosen trial is then continued to ``options.stopping.tol`` (passing that
     tolerance itself solves every trial fully, with no continuation). Returns the chosen restoration,
     its prior's name and every solve in order (the search's trials, then the continuation, marked
-    ``final``). Needs ``options.noise_level > 0``.
+    ``final``). ``warm_start`` starts each trial after the first from where the previous trial
+    stopped instead of at ``options.start`` (each trial still converges to its own prior's fixed
+    point from any start, so the guarantee is unchanged). Needs ``options.noise_level > 0``.
     """
     if not options.noise_level > 0:
         raise ValueError("the discrepancy principle needs a positive noise level (the residual is compared with it)")
@@ -104,17 +107,19 @@ def deblur_by_discrepancy(
     solved: dict[int, Restoration] = {}
     trials: list[Trial] = []
 
-    def solve(index: int, settings: DeblurOptions, x0: torch.Tensor | None = None) -> Restoration:
+    def solve(index: int, settings: DeblurOptions, x0: torch.Tensor | None = None, final: bool = False) -> Restoration:
         name, denoiser = priors[index]
         callback = callback_for(name) if callback_for is not None else None
         restoration = deblur(observed, kernel, denoiser, settings, reference=reference, callback=callback, x0=x0)
         ratio = discrepancy_ratio(physics, observed, restoration.restored, options.noise_level)
         trials.append(Trial(name, ratio, restoration.result.iterations[0], restoration.result.converged,
-                            restoration.seconds, settings.stopping.tol, final=x0 is not None))
+                            restoration.seconds, settings.stopping.tol, final=final))
         return restoration
 
     def accepted(index: int) -> bool:
-        solved[index] = solve(index, search)
+        latest = next(reversed(solved), None)  # each prior is tried once, so the latest trial is the last key
+        previous = solved[latest].result.x if warm_start and latest is not None else None
+        solved[index] = solve(index, search, x0=previous)
         return trials[-1].discrepancy_ratio <= limit
 
     chosen = first
@@ -128,5 +133,5 @@ def deblur_by_discrepancy(
                 break
     restoration = solved[chosen]
     if tolerance > final_tolerance:  # continue the chosen trial from where it stopped
-        restoration = solve(chosen, options, x0=restoration.result.x)
+        restoration = solve(chosen, options, x0=restoration.result.x, final=True)
     return restoration, priors[chosen][0], trials
