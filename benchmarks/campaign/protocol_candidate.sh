@@ -24,7 +24,8 @@ shipped="pnp/denoisers/weights/$name.pt"
 [ -f "$candidate" ] || { echo "no candidate file $candidate" >&2; exit 2; }
 [ -f "$shipped" ] || { echo "no shipped prior named $name ($shipped)" >&2; exit 2; }
 data="$(realpath "${DATA:-../shared/datasets/BSDS500}")"
-python="$(realpath .venv/bin/python 2>/dev/null || command -v python)"
+python="$PWD/.venv/bin/python"  # the venv's own path (resolving its link would leave the venv)
+[ -x "$python" ] || python="$(command -v python)"
 tree=runs/wt-candidate
 out="$(realpath -m runs/protocol-candidate)"
 
