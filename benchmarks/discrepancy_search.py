@@ -42,15 +42,15 @@ def main() -> None:
                         help="full: every trial solved to the final tolerance; warm: trials warm-started")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
-    v = args.variant
-    name = "discrepancy_search" if v == "full" else f"discrepancy_search_{v}"
+    kind = args.variant
+    name = "discrepancy_search" if kind == "full" else f"discrepancy_search_{kind}"
     title = {"full": "trials at 10x the final tolerance against every trial solved fully",
-             "warm": "trials from pnp deblur's start against trials warm-started from the previous one"}[v]
+             "warm": "trials from pnp deblur's start against trials warm-started from the previous one"}[kind]
 
     files = list(find_bsds500(args.data).train[: args.images])
     table = Table(f"The discrepancy search: {title}",
-                  ["image", "kernel", "sigma", "chosen", f"chosen_{v}", "max_ratio_difference", "psnr", f"psnr_{v}",
-                   "max_pixel_difference", "iterations", f"iterations_{v}"])
+                  ["image", "kernel", "sigma", "chosen", f"chosen_{kind}", "max_ratio_difference", "psnr", f"psnr_{kind}",
+                   "max_pixel_difference", "iterations", f"iterations_{kind}"])
     table.notes.append(
         f"Problems: the first {len(files)} BSDS500 train images, central {args.crop}x{args.crop} crops, kernels "
         f"{', '.join(args.kernels)}, circular blur, noise levels {args.sigmas}, the protocol's seeded noise. Both "
@@ -66,18 +66,18 @@ def main() -> None:
         for kernel_name, (image, sharp, kernel, observed, _) in ((k, p) for k in args.kernels
                                                                   for p in problems(files, [k], sigma, args.crop)):
             base, chosen, trials = deblur_by_discrepancy(observed, kernel, priors, options, first=first, warm_start=False)
-            variant = {"search_tolerance": options.stopping.tol} if v == "full" else {"warm_start": True}
+            variant_options = {"search_tolerance": options.stopping.tol} if kind == "full" else {"warm_start": True}
             other, chosen_other, other_trials = deblur_by_discrepancy(observed, kernel, priors, options, first=first,
-                                                                      **variant)
+                                                                      **variant_options)
             exact = {t.name: t.discrepancy_ratio for t in other_trials if not t.final}
             differences = [abs(t.discrepancy_ratio - exact[t.name]) for t in trials if not t.final and t.name in exact]
             row = {"image": image, "kernel": kernel_name,
-                   "sigma": sigma, "chosen": chosen, f"chosen_{v}": chosen_other,
+                   "sigma": sigma, "chosen": chosen, f"chosen_{kind}": chosen_other,
                    "max_ratio_difference": max(differences),
-                   "psnr": float(psnr(base.restored, sharp)[0]), f"psnr_{v}": float(psnr(other.restored, sharp)[0]),
+                   "psnr": float(psnr(base.restored, sharp)[0]), f"psnr_{kind}": float(psnr(other.restored, sharp)[0]),
                    "max_pixel_difference": float((base.restored - other.restored).abs().max()),
                    "iterations": sum(t.iterations for t in trials),
-                   f"iterations_{v}": sum(t.iterations for t in other_trials)}
+                   f"iterations_{kind}": sum(t.iterations for t in other_trials)}
             print(row, flush=True)
             table.add(**row)
             publish(table, args.out, name)
